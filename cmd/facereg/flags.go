@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/facereg/facereg/internal/vision"
+)
+
+var errUsage = errors.New("usage")
+
+// newFlags returns a FlagSet whose errors are returned, not fatal.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("facereg "+name, flag.ContinueOnError)
+	return fs
+}
+
+// parse applies FACEREG_* environment variables as defaults, then the
+// command line (which wins).
+func parse(fs *flag.FlagSet, args []string) error {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "FACEREG_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errUsage
+		}
+		return errUsage
+	}
+	return nil
+}
+
+// engineFlags are the flags of every command that loads the models.
+type engineFlags struct {
+	lib, models string
+	sessions    int
+}
+
+func (e *engineFlags) register(fs *flag.FlagSet) {
+	c := vision.FindCache()
+	fs.StringVar(&e.lib, "ort-lib", filepath.Join(c, "lib", "libonnxruntime.so"), "path of the ONNX Runtime shared library")
+	fs.StringVar(&e.models, "models", filepath.Join(c, "models", "default"), "model pack directory (manifest.json inside selects the models; none: the default pack)")
+	fs.IntVar(&e.sessions, "sessions", 0, "ORT sessions per model, i.e. concurrent inferences (0: number of CPUs)")
+}
+
+func (e *engineFlags) open() (*vision.Engine, error) {
+	return vision.Open(vision.Config{Lib: e.lib, Models: e.models, Sessions: e.sessions})
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
