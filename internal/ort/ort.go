@@ -83,9 +83,10 @@ type Session struct {
 }
 
 // NewSession loads the model at path into size sessions (at least 1), each
-// with one intra-op thread and spinning disabled. Half-built pools are
+// with one intra-op thread and spinning disabled, at the graph optimisation
+// level opt ("all" or "", "extended", "basic", "none"). Half-built pools are
 // released on error.
-func NewSession(path string, size int) (*Session, error) {
+func NewSession(path string, size int, opt string) (*Session, error) {
 	if size < 1 {
 		size = 1
 	}
@@ -100,6 +101,14 @@ func NewSession(path string, size int) (*Session, error) {
 	for _, o := range out {
 		s.outName = append(s.outName, o.Name)
 	}
+	level, ok := map[string]onnx.GraphOptimizationLevel{
+		"": onnx.GraphOptimizationLevelEnableAll, "all": onnx.GraphOptimizationLevelEnableAll,
+		"extended": onnx.GraphOptimizationLevelEnableExtended, "basic": onnx.GraphOptimizationLevelEnableBasic,
+		"none": onnx.GraphOptimizationLevelDisableAll,
+	}[opt]
+	if !ok {
+		return nil, fmt.Errorf("model %s: unknown optimisation level %q", path, opt)
+	}
 	opts, err := onnx.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
@@ -110,7 +119,7 @@ func NewSession(path string, size int) (*Session, error) {
 		opts.SetInterOpNumThreads(1),
 		opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"),
 		opts.AddSessionConfigEntry("session.inter_op.allow_spinning", "0"),
-		opts.SetGraphOptimizationLevel(onnx.GraphOptimizationLevelEnableAll),
+		opts.SetGraphOptimizationLevel(level),
 	} {
 		if step != nil {
 			return nil, fmt.Errorf("session options: %w", step)

@@ -31,7 +31,7 @@ type Thresholds struct {
 	MaxYaw          float64 `json:"max_yaw"`           // POSE_TOO_LARGE above, degrees
 	MaxPitch        float64 `json:"max_pitch"`
 	MaxRoll         float64 `json:"max_roll"`
-	EyesClosed      float64 `json:"eyes_closed"`    // EYES_CLOSED when both eyes' closed probability is above
+	EyesClosed      float64 `json:"eyes_closed"`    // EYES_CLOSED when both eyes' closed probability reach it
 	MinBrightness   float64 `json:"min_brightness"` // TOO_DARK below: mean face luma 0..255
 	MaxBrightness   float64 `json:"max_brightness"` // TOO_BRIGHT above
 	MinSharpness    float64 `json:"min_sharpness"`  // BLURRY below: variance of the Laplacian of the aligned face
@@ -140,7 +140,7 @@ func Open(cfg Config) (*Engine, error) {
 			e.Close()
 			return nil, err
 		}
-		s, err := ort.NewSession(path, n)
+		s, err := ort.NewSession(path, n, md.Optimization)
 		if err != nil {
 			e.Close()
 			return nil, fmt.Errorf("%s model: %w", role, err)
@@ -349,7 +349,7 @@ func (e *Engine) analyzeFace(img *imageio.Image, k float64, f *Face, o Options) 
 	e.observe("align", t)
 
 	t = time.Now()
-	f.Cropped = croppedFraction(d, img.W, img.H)
+	f.Cropped = math.Max(croppedFraction(d, img.W, img.H), headOutside(five, img.W, img.H))
 	if f.Pose, err = e.HeadPose(img, d); err != nil {
 		return err
 	}
@@ -363,7 +363,7 @@ func (e *Engine) analyzeFace(img *imageio.Image, k float64, f *Face, o Options) 
 		minCheck(facereg.FaceTooSmall, f.IPD, th.MinIPD, "px", "interpupillary distance is too small: move closer or use a higher resolution"),
 		maxCheck(facereg.FaceCropped, f.Cropped, th.MaxCropped, "ratio", "the face is partly outside the image: centre the face"),
 		poseCheck(f.Pose, th),
-		maxCheck(facereg.EyesClosed, math.Min(f.Eyes.LeftClosed, f.Eyes.RightClosed), th.EyesClosed, "probability", "the eyes seem closed: open the eyes and look at the camera"),
+		minCheckInv(facereg.EyesClosed, math.Min(f.Eyes.LeftClosed, f.Eyes.RightClosed), th.EyesClosed, "probability", "the eyes seem closed: open the eyes and look at the camera"),
 		minCheck(facereg.TooDark, f.Brightness, th.MinBrightness, "luma", "the face is too dark: add light in front of the face"),
 		maxCheck(facereg.TooBright, f.Brightness, th.MaxBrightness, "luma", "the face is overexposed: reduce the light or avoid direct sun"),
 		minCheck(facereg.Blurry, f.Sharpness, th.MinSharpness, "laplacian variance", "the face is blurry: hold the camera still and focus"),
@@ -396,6 +396,11 @@ func (e *Engine) analyzeFace(img *imageio.Image, k float64, f *Face, o Options) 
 
 func minCheck(code string, v, thr float64, unit, msg string) Check {
 	return Check{Code: code, Passed: v >= thr, Value: round3(v), Threshold: thr, Unit: unit, Message: msg}
+}
+
+// minCheckInv fails when v reaches the threshold (for probabilities of a defect).
+func minCheckInv(code string, v, thr float64, unit, msg string) Check {
+	return Check{Code: code, Passed: v < thr, Value: round3(v), Threshold: thr, Unit: unit, Message: msg}
 }
 
 func maxCheck(code string, v, thr float64, unit, msg string) Check {
@@ -432,6 +437,21 @@ func croppedFraction(d Detection, w, h int) float64 {
 		return 1
 	}
 	return 1 - ix*iy/area
+}
+
+// headOutside estimates the part of the head outside the frame from the eye
+// positions, which the landmark model places reliably even when the face is
+// cut: the head spans about 1.1 IPD on each side of the eye midpoint, 0.9 IPD
+// above the eye line and 1.9 IPD below it (anthropometric proportions). The
+// detector's box alone misses cut faces because the detector clips its box
+// to the frame.
+func headOutside(five [5]Point, w, h int) float64 {
+	ex, ey := (five[0].X+five[1].X)/2, (five[0].Y+five[1].Y)/2
+	ipd := math.Hypot(five[1].X-five[0].X, five[1].Y-five[0].Y)
+	if ipd <= 0 {
+		return 0
+	}
+	return croppedFraction(Detection{X1: ex - 1.1*ipd, X2: ex + 1.1*ipd, Y1: ey - 0.9*ipd, Y2: ey + 1.9*ipd}, w, h)
 }
 
 // photometry measures the aligned face: mean luma of its central region and

@@ -47,6 +47,10 @@ type Model struct {
 	// Crop is the crop around the face fed to the model: for liveness the
 	// scale of the square face box, for pose the margin on each side.
 	Crop float64 `json:"crop,omitempty"`
+	// Optimization is ORT's graph optimisation level: "all" (default),
+	// "extended", "basic" or "none". Measure: on a 2-core x86 box "all"
+	// makes the default embedder 3.5x slower and the detector 2.6x faster.
+	Optimization string `json:"optimization,omitempty"`
 }
 
 // Roles of the models in a pack.
@@ -138,6 +142,11 @@ func (m Manifest) Validate() error {
 		}
 		if md.File == "" || len(md.SHA256) != 64 {
 			return fmt.Errorf("model manifest %s: %s needs file and a 64-hex sha256", m.ID, role)
+		}
+		switch md.Optimization {
+		case "", "all", "extended", "basic", "none":
+		default:
+			return fmt.Errorf("model manifest %s: %s optimization %q (want all, extended, basic or none)", m.ID, role, md.Optimization)
 		}
 		if md.ID == "" {
 			return fmt.Errorf("model manifest %s: %s needs an id", m.ID, role)

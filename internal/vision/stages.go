@@ -71,8 +71,11 @@ func nms(c []Detection, iou float64) []Detection {
 	var keep []Detection
 	for _, d := range c {
 		ok := true
+		cx, cy := (d.X1+d.X2)/2, (d.Y1+d.Y2)/2
 		for _, k := range keep {
-			if overlap(d, k) > iou {
+			// A box overlapping a stronger one, or centred inside it, is
+			// the same face seen twice (a part of it, or a shifted box).
+			if overlap(d, k) > iou || (cx > k.X1 && cx < k.X2 && cy > k.Y1 && cy < k.Y2) {
 				ok = false
 				break
 			}

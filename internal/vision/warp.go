@@ -1,8 +1,6 @@
 package vision
 
 import (
-	"math"
-
 	"github.com/facereg/facereg/internal/imageio"
 )
 
@@ -20,11 +18,6 @@ func rectAffine(x, y, rw, rh float64, w, h int) Affine {
 
 func (m Affine) apply(u, v float64) (float64, float64) {
 	return m.A*u + m.B*v + m.C, m.D*u + m.E*v + m.F
-}
-
-// scale returns how many source pixels one destination pixel spans.
-func (m Affine) scale() float64 {
-	return math.Sqrt(math.Abs(m.A*m.E - m.B*m.D))
 }
 
 // tensorSpec says how to turn sampled pixels into a model input.
@@ -47,9 +40,8 @@ func (s tensorSpec) size() int {
 }
 
 // warpTensor samples img through m into a planar (NCHW) float32 tensor of
-// spec's size. Sampling is bilinear with edge replication; when one output
-// pixel covers more than 2 source pixels, an n x n grid of bilinear
-// samples is averaged so that strong reductions do not alias.
+// spec's size, bilinear with edge replication: what OpenCV's resize and
+// warpAffine with INTER_LINEAR do, which is how these networks were trained.
 //
 // Hand-written because it fuses crop, resize, rotation, colour order and
 // normalisation in one pass into the tensor layout ORT wants; going through
@@ -60,86 +52,66 @@ func warpTensor(img *imageio.Image, m Affine, s tensorSpec, out []float32) []flo
 		out = make([]float32, n)
 	}
 	out = out[:n]
-	ss := int(math.Ceil(m.scale() / 2))
-	if ss < 1 {
-		ss = 1
-	}
-	if ss > 4 {
-		ss = 4
-	}
 	plane := s.w * s.h
 	gray := s.channels == "GRAY"
-	bgr := s.channels == "BGR"
-	inv := 1 / float64(ss*ss)
+	// per-channel scale and offset: (v - mean) / std = v*k + o
+	var k, o [3]float32
+	for c := range s.mean {
+		k[c] = 1 / s.std[c]
+		o[c] = -s.mean[c] / s.std[c]
+	}
+	ri, bi := 0, 2
+	if s.channels == "BGR" {
+		ri, bi = 2, 0
+	}
+	maxX, maxY := float32(img.W-1), float32(img.H-1)
+	stride := img.W * 3
+	pix := img.Pix
 	for v := 0; v < s.h; v++ {
-		for u := 0; u < s.w; u++ {
-			var r, g, b float64
-			for j := 0; j < ss; j++ {
-				for i := 0; i < ss; i++ {
-					fu := float64(u) + (float64(i)+0.5)/float64(ss) - 0.5
-					fv := float64(v) + (float64(j)+0.5)/float64(ss) - 0.5
-					x, y := m.apply(fu, fv)
-					pr, pg, pb := bilinear(img, x, y)
-					r += pr
-					g += pg
-					b += pb
-				}
+		x := float32(m.B*float64(v) + m.C)
+		y := float32(m.E*float64(v) + m.F)
+		dx, dy := float32(m.A), float32(m.D)
+		row := v * s.w
+		for u := 0; u < s.w; u, x, y = u+1, x+dx, y+dy {
+			cx, cy := x, y
+			if cx < 0 {
+				cx = 0
+			} else if cx > maxX {
+				cx = maxX
 			}
-			r, g, b = r*inv, g*inv, b*inv
-			o := v*s.w + u
+			if cy < 0 {
+				cy = 0
+			} else if cy > maxY {
+				cy = maxY
+			}
+			x0, y0 := int(cx), int(cy)
+			fx, fy := cx-float32(x0), cy-float32(y0)
+			x1, y1 := x0+1, y0+1
+			if x1 >= img.W {
+				x1 = img.W - 1
+			}
+			if y1 >= img.H {
+				y1 = img.H - 1
+			}
+			i00, i10 := y0*stride+x0*3, y0*stride+x1*3
+			i01, i11 := y1*stride+x0*3, y1*stride+x1*3
+			p00, p10, p01, p11 := pix[i00:i00+3:i00+3], pix[i10:i10+3:i10+3], pix[i01:i01+3:i01+3], pix[i11:i11+3:i11+3]
+			w00, w10, w01, w11 := (1-fx)*(1-fy), fx*(1-fy), (1-fx)*fy, fx*fy
+			r := w00*float32(p00[0]) + w10*float32(p10[0]) + w01*float32(p01[0]) + w11*float32(p11[0])
+			g := w00*float32(p00[1]) + w10*float32(p10[1]) + w01*float32(p01[1]) + w11*float32(p11[1])
+			b := w00*float32(p00[2]) + w10*float32(p10[2]) + w01*float32(p01[2]) + w11*float32(p11[2])
 			if gray {
 				// ITU-R BT.601 luma, as OpenCV's BGR2GRAY.
-				l := 0.299*r + 0.587*g + 0.114*b
-				out[o] = (float32(l) - s.mean[0]) / s.std[0]
+				out[row+u] = (0.299*r+0.587*g+0.114*b)*k[0] + o[0]
 				continue
 			}
-			if bgr {
-				r, b = b, r
-			}
-			out[o] = (float32(r) - s.mean[0]) / s.std[0]
-			out[plane+o] = (float32(g) - s.mean[1]) / s.std[1]
-			out[2*plane+o] = (float32(b) - s.mean[2]) / s.std[2]
+			c := [3]float32{r, g, b}
+			out[row+u] = c[ri]*k[0] + o[0]
+			out[plane+row+u] = c[1]*k[1] + o[1]
+			out[2*plane+row+u] = c[bi]*k[2] + o[2]
 		}
 	}
 	return out
-}
-
-// bilinear samples img at (x, y) (pixel-centre coordinates), replicating the
-// edge outside the image.
-func bilinear(img *imageio.Image, x, y float64) (r, g, b float64) {
-	maxX, maxY := float64(img.W-1), float64(img.H-1)
-	if x < 0 {
-		x = 0
-	} else if x > maxX {
-		x = maxX
-	}
-	if y < 0 {
-		y = 0
-	} else if y > maxY {
-		y = maxY
-	}
-	x0, y0 := int(x), int(y)
-	fx, fy := x-float64(x0), y-float64(y0)
-	x1, y1 := x0+1, y0+1
-	if x1 > img.W-1 {
-		x1 = img.W - 1
-	}
-	if y1 > img.H-1 {
-		y1 = img.H - 1
-	}
-	stride := img.W * 3
-	p00 := img.Pix[y0*stride+x0*3:]
-	p10 := img.Pix[y0*stride+x1*3:]
-	p01 := img.Pix[y1*stride+x0*3:]
-	p11 := img.Pix[y1*stride+x1*3:]
-	w00 := (1 - fx) * (1 - fy)
-	w10 := fx * (1 - fy)
-	w01 := (1 - fx) * fy
-	w11 := fx * fy
-	r = w00*float64(p00[0]) + w10*float64(p10[0]) + w01*float64(p01[0]) + w11*float64(p11[0])
-	g = w00*float64(p00[1]) + w10*float64(p10[1]) + w01*float64(p01[1]) + w11*float64(p11[1])
-	b = w00*float64(p00[2]) + w10*float64(p10[2]) + w01*float64(p01[2]) + w11*float64(p11[2])
-	return r, g, b
 }
 
 // warpGray samples img through m into a w x h 0..255 luminance buffer (for
