@@ -17,6 +17,9 @@ const (
 	TooBright         = "TOO_BRIGHT"
 	Blurry            = "BLURRY"
 	LivenessFailed    = "LIVENESS_FAILED"
+	// NoMatch is the audit reason of a verification that did not match (a
+	// non-match is an answer, not an error, in the API).
+	NoMatch = "NO_MATCH"
 )
 
 // QualityReasons lists the face quality codes in the order they are checked.

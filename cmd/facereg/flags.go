@@ -35,13 +35,25 @@ func parse(fs *flag.FlagSet, args []string) error {
 	if envErr != nil {
 		return envErr
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	// Flags may come before or after positional arguments
+	// ("tenants create acme --data DIR"); "--" ends the flags.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
 			return errUsage
 		}
-		return errUsage
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
 	}
-	return nil
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 // engineFlags are the flags of every command that loads the models.

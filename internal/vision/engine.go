@@ -58,6 +58,7 @@ type Engine struct {
 	th                             Thresholds
 	lim                            imageio.Limits
 	det, lmk, emb, live, pose, eye *ort.Session
+	dim                            int
 	// Observe, if set, is called with each stage's duration (for metrics).
 	Observe func(stage string, d time.Duration)
 }
@@ -147,8 +148,19 @@ func Open(cfg Config) (*Engine, error) {
 		}
 		*dst = s
 	}
+	// One run on a blank face gives the embedding size (and warms up).
+	md := man.Models[RoleEmbedder]
+	out, err := e.emb.Run(make([]float32, specOf(md).size()), 1, 3, int64(md.Input[0]), int64(md.Input[1]))
+	if err != nil || len(out) == 0 || len(out[0]) == 0 {
+		e.Close()
+		return nil, fmt.Errorf("embedder test run: %v", err)
+	}
+	e.dim = len(out[0])
 	return e, nil
 }
+
+// EmbeddingDim is the length of the embedder's vectors.
+func (e *Engine) EmbeddingDim() int { return e.dim }
 
 // Close releases the sessions. Idempotent.
 func (e *Engine) Close() error {

@@ -244,7 +244,7 @@ func (e *Engine) HeadPose(img *imageio.Image, d Detection) (Pose, error) {
 		}
 		return s*3 - 99
 	}
-	return Pose{Yaw: deg(out[0]), Pitch: deg(out[1]), Roll: deg(out[2])}, nil
+	return Pose{Yaw: round3(deg(out[0])), Pitch: round3(deg(out[1])), Roll: round3(deg(out[2]))}, nil
 }
 
 // EyeState is the probability that each eye (as seen in the image) is closed.

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/facereg/facereg/internal/compat"
+	"github.com/facereg/facereg/internal/httpapi"
+	"github.com/facereg/facereg/internal/index"
+	"github.com/facereg/facereg/internal/metrics"
+	"github.com/facereg/facereg/internal/service"
+	"github.com/facereg/facereg/internal/worker"
+)
+
+type serveFlags struct {
+	addr, tlsCert, tlsKey, logLevel, logFormat string
+	maxBody                                    int64
+	maxAnalyses, maxQueue, workers             int
+	queueWait, shutdown                        time.Duration
+	rate                                       float64
+	burst, lockoutFailures                     int
+	lockoutWindow                              time.Duration
+	readTimeout, writeTimeout, idleTimeout     time.Duration
+	jwtSecret                                  string
+}
+
+func runServe(ctx context.Context, args []string) error {
+	fs := newFlags("serve")
+	var df dataFlags
+	var ef engineFlags
+	var sf serveFlags
+	df.register(fs)
+	ef.register(fs)
+	n := runtime.GOMAXPROCS(0)
+	def := service.DefaultConfig(n)
+	fs.StringVar(&sf.addr, "addr", "127.0.0.1:8080", "listen address (host:port; :0 picks a free port, printed in the log)")
+	fs.StringVar(&sf.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
+	fs.StringVar(&sf.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&sf.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&sf.logFormat, "log-format", "json", "json or text")
+	fs.Int64Var(&sf.maxBody, "max-body", 20<<20, "maximum request body in bytes")
+	fs.IntVar(&sf.maxAnalyses, "max-analyses", def.MaxAnalyses, "concurrent face analyses")
+	fs.IntVar(&sf.maxQueue, "max-queue", def.MaxQueue, "requests waiting for an analysis slot before 503")
+	fs.DurationVar(&sf.queueWait, "queue-wait", def.QueueWait, "longest wait for an analysis slot before 503")
+	fs.IntVar(&sf.workers, "workers", 2, "async task workers")
+	fs.Float64Var(&sf.rate, "rate", def.TenantRate, "requests per second per tenant (0: unlimited)")
+	fs.IntVar(&sf.burst, "burst", def.TenantBurst, "request burst per tenant")
+	fs.IntVar(&sf.lockoutFailures, "lockout-failures", def.LockoutFailures, "failed liveness/match attempts per external id that lock it out (0: off)")
+	fs.DurationVar(&sf.lockoutWindow, "lockout-window", def.LockoutWindow, "window of the failure count and length of the lockout")
+	fs.DurationVar(&sf.readTimeout, "read-timeout", 30*time.Second, "HTTP read timeout")
+	fs.DurationVar(&sf.writeTimeout, "write-timeout", 60*time.Second, "HTTP write timeout")
+	fs.DurationVar(&sf.idleTimeout, "idle-timeout", 120*time.Second, "HTTP keep-alive idle timeout")
+	fs.DurationVar(&sf.shutdown, "shutdown-timeout", 20*time.Second, "time allowed to finish in-flight requests and tasks on SIGTERM")
+	fs.StringVar(&sf.jwtSecret, "jwt-secret", "", "HMAC secret for the tokens of the Verifik-compatible API (default: derived from the encryption key, or generated into the data directory)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if (sf.tlsCert == "") != (sf.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	log, err := newLogger(sf.logLevel, sf.logFormat)
+	if err != nil {
+		return err
+	}
+	app, err := openApp(ctx, log, &df, &ef, &sf)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	srv := &http.Server{
+		Handler:           app.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       sf.readTimeout,
+		WriteTimeout:      sf.writeTimeout,
+		IdleTimeout:       sf.idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", sf.addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if sf.tlsCert != "" {
+		scheme = "https"
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(), "data", df.data)
+	errc := make(chan error, 1)
+	go func() {
+		if sf.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, sf.tlsCert, sf.tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Shutdown in reverse order, bounded: stop accepting and finish
+	// in-flight requests, then drain the task workers, then (deferred)
+	// close the database and the models.
+	log.Info("shutting down", "timeout", sf.shutdown.String())
+	sctx, cancel := context.WithTimeout(context.Background(), sf.shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := app.pool.Shutdown(sctx); err != nil {
+		log.Warn("task workers did not finish in time; unfinished tasks resume at the next start", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+type app struct {
+	api   http.Handler
+	pool  *worker.Pool
+	close func()
+}
+
+func openApp(ctx context.Context, log *slog.Logger, df *dataFlags, ef *engineFlags, sf *serveFlags) (*app, error) {
+	t0 := time.Now()
+	db, err := df.open(ctx, log)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	eng, err := ef.open()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load models: %w", err)
+	}
+	closeAll := func() { db.Close(); eng.Close() }
+	ix := index.New(eng.EmbeddingDim())
+	m := metrics.New(func() float64 { return float64(ix.Len()) }, func() float64 { return float64(ix.Bytes()) })
+	svc := service.New(db, eng, ix, m, log, service.Config{
+		MaxAnalyses: sf.maxAnalyses, MaxQueue: sf.maxQueue, QueueWait: sf.queueWait,
+		TenantRate: sf.rate, TenantBurst: sf.burst, LockoutFailures: sf.lockoutFailures, LockoutWindow: sf.lockoutWindow,
+	})
+	loaded, skipped, err := svc.Load(ctx)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("load index: %w", err)
+	}
+	if skipped > 0 {
+		log.Warn("templates of another model are not searchable; re-register them", "count", skipped, "model", eng.ModelID())
+	}
+	pool := worker.New(svc, log, m, worker.Config{Workers: sf.workers})
+	if err := pool.Start(ctx); err != nil {
+		closeAll()
+		return nil, err
+	}
+	api := httpapi.New(svc, pool, m, log, httpapi.Config{MaxBodyBytes: sf.maxBody})
+	jwtKey, err := jwtSecret(sf.jwtSecret, df)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	if err := compat.Mount(api, compat.Config{JWTSecret: jwtKey}); err != nil {
+		closeAll()
+		return nil, err
+	}
+	log.Info("ready", "model", eng.ModelID(), "templates", loaded, "startup_ms", time.Since(t0).Milliseconds(), "max_analyses", sf.maxAnalyses)
+	return &app{api: api, pool: pool, close: closeAll}, nil
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be json or text")
+}
