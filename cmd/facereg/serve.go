@@ -12,11 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/facereg/facereg/internal/compat"
+	"github.com/facereg/facereg/internal/app"
 	"github.com/facereg/facereg/internal/httpapi"
-	"github.com/facereg/facereg/internal/index"
-	"github.com/facereg/facereg/internal/metrics"
 	"github.com/facereg/facereg/internal/service"
+	"github.com/facereg/facereg/internal/vision"
 	"github.com/facereg/facereg/internal/worker"
 )
 
@@ -70,14 +69,13 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	app, err := openApp(ctx, log, &df, &ef, &sf)
+	a, err := openApp(ctx, log, &df, &ef, &sf)
 	if err != nil {
 		return err
 	}
-	defer app.close()
 
 	srv := &http.Server{
-		Handler:           app.api,
+		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       sf.readTimeout,
 		WriteTimeout:      sf.writeTimeout,
@@ -104,6 +102,7 @@ func runServe(ctx context.Context, args []string) error {
 	}()
 	select {
 	case err := <-errc:
+		_ = a.Shutdown(context.Background())
 		return err
 	case <-ctx.Done():
 	}
@@ -116,62 +115,38 @@ func runServe(ctx context.Context, args []string) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
-	if err := app.pool.Shutdown(sctx); err != nil {
-		log.Warn("task workers did not finish in time; unfinished tasks resume at the next start", "err", err)
+	if err := a.Shutdown(sctx); err != nil {
+		log.Warn("shutdown incomplete; unfinished tasks resume at the next start", "err", err)
 	}
 	log.Info("stopped")
 	return nil
 }
 
-type app struct {
-	api   http.Handler
-	pool  *worker.Pool
-	close func()
-}
-
-func openApp(ctx context.Context, log *slog.Logger, df *dataFlags, ef *engineFlags, sf *serveFlags) (*app, error) {
-	t0 := time.Now()
+func openApp(ctx context.Context, log *slog.Logger, df *dataFlags, ef *engineFlags, sf *serveFlags) (*app.App, error) {
 	db, err := df.open(ctx, log)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	eng, err := ef.open()
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("load models: %w", err)
-	}
-	closeAll := func() { db.Close(); eng.Close() }
-	ix := index.New(eng.EmbeddingDim())
-	m := metrics.New(func() float64 { return float64(ix.Len()) }, func() float64 { return float64(ix.Bytes()) })
-	svc := service.New(db, eng, ix, m, log, service.Config{
-		MaxAnalyses: sf.maxAnalyses, MaxQueue: sf.maxQueue, QueueWait: sf.queueWait,
-		TenantRate: sf.rate, TenantBurst: sf.burst, LockoutFailures: sf.lockoutFailures, LockoutWindow: sf.lockoutWindow,
-	})
-	loaded, skipped, err := svc.Load(ctx)
-	if err != nil {
-		closeAll()
-		return nil, fmt.Errorf("load index: %w", err)
-	}
-	if skipped > 0 {
-		log.Warn("templates of another model are not searchable; re-register them", "count", skipped, "model", eng.ModelID())
-	}
-	pool := worker.New(svc, log, m, worker.Config{Workers: sf.workers})
-	if err := pool.Start(ctx); err != nil {
-		closeAll()
-		return nil, err
-	}
-	api := httpapi.New(svc, pool, m, log, httpapi.Config{MaxBodyBytes: sf.maxBody})
 	jwtKey, err := jwtSecret(sf.jwtSecret, df)
 	if err != nil {
-		closeAll()
+		db.Close()
 		return nil, err
 	}
-	if err := compat.Mount(api, compat.Config{JWTSecret: jwtKey}); err != nil {
-		closeAll()
+	a, err := app.Open(ctx, db, log, app.Config{
+		Engine: vision.Config{Lib: ef.lib, Models: ef.models, Sessions: ef.sessions},
+		Service: service.Config{
+			MaxAnalyses: sf.maxAnalyses, MaxQueue: sf.maxQueue, QueueWait: sf.queueWait,
+			TenantRate: sf.rate, TenantBurst: sf.burst, LockoutFailures: sf.lockoutFailures, LockoutWindow: sf.lockoutWindow,
+		},
+		Worker:    worker.Config{Workers: sf.workers},
+		HTTP:      httpapi.Config{MaxBodyBytes: sf.maxBody},
+		JWTSecret: jwtKey,
+	})
+	if err != nil {
+		db.Close()
 		return nil, err
 	}
-	log.Info("ready", "model", eng.ModelID(), "templates", loaded, "startup_ms", time.Since(t0).Milliseconds(), "max_analyses", sf.maxAnalyses)
-	return &app{api: api, pool: pool, close: closeAll}, nil
+	return a, nil
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {

@@ -1,0 +1,17 @@
+// Package facesign is the facesign-compatible wire format over facereg's core (stub:
+// replaced by the adapter's implementation).
+package facesign
+
+import "github.com/facereg/facereg/internal/httpapi"
+
+// Adapter serves the facesign routes.
+type Adapter struct{ s *httpapi.Server }
+
+// New returns the adapter.
+func New(s *httpapi.Server) *Adapter { return &Adapter{s: s} }
+
+// Routes returns the adapter's routes.
+func (a *Adapter) Routes() []httpapi.Route { return nil }
+
+// OpenAPIPaths returns the adapter's OpenAPI paths.
+func (a *Adapter) OpenAPIPaths() map[string]any { return nil }
