@@ -113,6 +113,27 @@ func (s *Server) Stop(t testing.TB) {
 	}
 }
 
+// OpenStore opens the database of a stopped server (to prepare state
+// between a Stop and a start); close it before Start.
+func (s *Server) OpenStore(t testing.TB) *sqlite.DB {
+	t.Helper()
+	sl, err := seal.New(s.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(s.Dir, "facereg.db"), sl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// StartAgain starts a stopped server on the same data directory.
+func (s *Server) StartAgain(t testing.TB) {
+	t.Helper()
+	s.start(t)
+}
+
 // Restart stops the server and starts a new one on the same data directory.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
