@@ -79,6 +79,26 @@ func Start(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// StartShared is Start without the cleanup: for fuzz targets whose workers
+// share one server for the whole run (the process exit ends it).
+func StartShared(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	cfg := app.Config{Engine: vision.DefaultConfig(), JWTSecret: []byte("test-jwt-secret-0123456789abcdef")}
+	cfg.Service = service.DefaultConfig(2)
+	cfg.Service.TenantRate = 0
+	for _, o := range opts {
+		o(&cfg)
+	}
+	key := make([]byte, seal.KeySize)
+	dir, err := os.MkdirTemp("", "facereg-fuzz-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Dir: dir, Logs: &SyncBuffer{}, cfg: cfg, key: key}
+	s.start(t)
+	return s
+}
+
 func (s *Server) start(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()

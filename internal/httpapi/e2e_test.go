@@ -502,3 +502,37 @@ func TestOperationsEndpoints(t *testing.T) {
 	wantError(t, s.Do(t, "PATCH", "/v1/tenant/settings", key, map[string]any{"match_threshold": 7}), 400, facereg.EINVALID)
 	wantError(t, s.Do(t, "PATCH", "/v1/tenant/settings", key, map[string]any{"quality_policy": []string{"NOPE"}}), 400, facereg.EINVALID)
 }
+
+// A full run through every route: the logs never contain images, templates,
+// API keys or webhook secrets.
+func TestLogsNeverContainSecrets(t *testing.T) {
+	s := apptest.Start(t)
+	_, key := s.Tenant(t, "acme")
+	s.Do(t, "PATCH", "/v1/tenant/settings", key, map[string]any{"webhook_url": "http://127.0.0.1:1/hook", "webhook_secret": "whsec-do-not-log"})
+	r := reg(t, s, key, "log-1", obama, nil)
+	reg(t, s, key, "log-2", obama1, nil) // duplicate
+	reg(t, s, key, "log-3", tiny, nil)   // quality refusal
+	s.Do(t, "POST", "/v1/verify", key, map[string]any{"external_id": "log-1", "image": apptest.B64(t, obama1)})
+	s.Do(t, "POST", "/v1/identify", key, map[string]any{"image": apptest.B64(t, obama1)})
+	s.Do(t, "POST", "/v1/analyze", key, map[string]any{"image": apptest.B64(t, obama1)})
+	a := s.Do(t, "POST", "/v1/registrations", key, map[string]any{"external_id": "log-4", "image": apptest.B64(t, biden), "async": true})
+	waitTask(t, s, key, a.Str("task_id"))
+	s.Do(t, "GET", "/v1/registrations/"+r.Str("registration_key"), key, nil)
+	s.Do(t, "GET", "/v1/registrations", key+"garbage", nil)
+	s.Do(t, "POST", "/v1/registrations", key, []byte(`{"image":"`+apptest.B64(t, obama)[:5000]+`"}`))
+	time.Sleep(200 * time.Millisecond) // let the webhook attempt log
+	logs := s.Logs.String()
+	if !strings.Contains(logs, "transaction_id") {
+		t.Fatalf("no operation logs captured")
+	}
+	secret := key[strings.LastIndex(key, "_")+1:]
+	for name, needle := range map[string]string{
+		"api key": key, "api key secret": secret, "webhook secret": "whsec-do-not-log",
+		"obama image": apptest.B64(t, obama)[100:160], "biden image": apptest.B64(t, biden)[100:160],
+		"tiny image": apptest.B64(t, tiny)[100:160], "template": "vector", "embedding": "embedding",
+	} {
+		if strings.Contains(logs, needle) {
+			t.Errorf("logs contain the %s", name)
+		}
+	}
+}
