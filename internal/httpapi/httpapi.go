@@ -194,6 +194,14 @@ func (s *Server) wrap(rt Route) http.Handler {
 			}
 			r = r.WithContext(WithTenant(r.Context(), t))
 		}
+		if r.Method == http.MethodPost || r.Method == http.MethodPut {
+			release, err := s.svc.Admit()
+			if err != nil {
+				s.Error(sw, r, err)
+				return
+			}
+			defer release()
+		}
 		rt.Handler(sw, r)
 	})
 }

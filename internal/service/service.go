@@ -67,6 +67,7 @@ type Service struct {
 
 	analyses chan struct{} // semaphore of running analyses
 	waiting  chan struct{} // semaphore of waiting requests
+	admitted chan struct{} // semaphore of requests whose bodies are in memory
 
 	tenantLocks sync.Map // tenant id -> *sync.Mutex: duplicate search + insert
 	limits      *limiter
@@ -98,6 +99,7 @@ func New(store facereg.Store, eng *vision.Engine, ix *index.Index, m *metrics.Me
 		store: store, engine: eng, index: ix, metrics: m, log: log, cfg: cfg, now: time.Now,
 		analyses: make(chan struct{}, cfg.MaxAnalyses),
 		waiting:  make(chan struct{}, cfg.MaxAnalyses+cfg.MaxQueue),
+		admitted: make(chan struct{}, cfg.MaxAnalyses+cfg.MaxQueue),
 	}
 	s.limits = newLimiter(cfg, s.now)
 	if m != nil && eng != nil {
@@ -219,6 +221,19 @@ func Outcome(err error) string {
 		return "refused"
 	default:
 		return "error"
+	}
+}
+
+// Admit bounds the requests with a body in memory (image uploads) to
+// MaxAnalyses+MaxQueue: a request beyond that is refused with EOVERLOADED
+// before its body is read, so a flood of large images cannot grow memory
+// without limit. Call the returned func when the request is done.
+func (s *Service) Admit() (func(), error) {
+	select {
+	case s.admitted <- struct{}{}:
+		return func() { <-s.admitted }, nil
+	default:
+		return nil, s.overloaded()
 	}
 }
 
