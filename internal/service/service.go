@@ -184,8 +184,12 @@ func (s *Service) audit(ctx context.Context, tenantID, op string, start time.Tim
 	if id == "" {
 		return
 	}
+	reason := facereg.ErrorCode(err)
+	if errors.Is(err, context.Canceled) {
+		reason = "CANCELLED"
+	}
 	tx := &facereg.Transaction{
-		ID: id, TenantID: tenantID, Operation: op, Outcome: Outcome(err), Reason: facereg.ErrorCode(err),
+		ID: id, TenantID: tenantID, Operation: op, Outcome: Outcome(err), Reason: reason,
 		RegistrationKey: regKey, ExternalID: externalID,
 		LatencyMS: float64(s.now().Sub(start).Microseconds()) / 1000, CreatedAt: start.UTC(),
 	}
@@ -211,12 +215,15 @@ func (s *Service) audit(ctx context.Context, tenantID, op string, start time.Tim
 }
 
 // Outcome classifies an operation's error: "success", "refused" (a client
-// error with a reason code) or "error" (internal).
+// error with a reason code), "cancelled" (the client went away) or "error"
+// (internal).
 func Outcome(err error) string {
 	var fe *facereg.Error
 	switch {
 	case err == nil:
 		return "success"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
 	case errors.As(err, &fe) && fe.Code != facereg.EINTERNAL && fe.Code != facereg.EUNAVAILABLE:
 		return "refused"
 	default:
