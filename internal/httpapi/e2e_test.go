@@ -454,7 +454,11 @@ func TestLockoutAndRateLimit(t *testing.T) {
 }
 
 func TestOverloadAnswers503(t *testing.T) {
-	s := apptest.Start(t, func(c *app.Config) { c.Service.MaxAnalyses = 1; c.Service.MaxQueue = 0; c.Service.QueueWait = time.Millisecond })
+	s := apptest.Start(t, func(c *app.Config) {
+		c.Service.MaxAnalyses = 1
+		c.Service.MaxQueue = 0
+		c.Service.QueueWait = time.Millisecond
+	})
 	_, key := s.Tenant(t, "acme")
 	body, _ := json.Marshal(map[string]any{"image": apptest.B64(t, obama)})
 	var wg sync.WaitGroup

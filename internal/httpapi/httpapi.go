@@ -49,6 +49,9 @@ type Route struct {
 	// Auth: the route needs a tenant API key (Bearer).
 	Auth    bool
 	Handler http.HandlerFunc
+	// Error, if set, writes the middleware's refusals (overload) in the
+	// route's own envelope (the vendor adapters set it).
+	Error func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // New builds the server and its routes. m may be nil.
@@ -58,23 +61,23 @@ func New(svc *service.Service, tasks *worker.Pool, m *metrics.Metrics, log *slog
 	}
 	s := &Server{svc: svc, tasks: tasks, metrics: m, log: log, cfg: cfg, mux: http.NewServeMux(), idem: keyedMutex{m: map[string]*keyedEntry{}}}
 	s.routes = []Route{
-		{"GET", "/healthz", false, s.handleHealth},
-		{"GET", "/readyz", false, s.handleReady},
-		{"GET", "/openapi.json", false, s.handleOpenAPI},
-		{"POST", "/v1/registrations", true, s.idempotent(s.handleCreateRegistration)},
-		{"GET", "/v1/registrations", true, s.handleListRegistrations},
-		{"GET", "/v1/registrations/{key}", true, s.handleGetRegistration},
-		{"GET", "/v1/faces/{key}", true, s.handleGetFace},
-		{"DELETE", "/v1/registrations/{key}", true, s.handleDeleteRegistration},
-		{"GET", "/v1/registrations/by-external-id/{external_id}", true, s.handleFindRegistration},
-		{"POST", "/v1/verify", true, s.handleVerify},
-		{"POST", "/v1/identify", true, s.handleIdentify},
-		{"POST", "/v1/analyze", true, s.handleAnalyze},
-		{"GET", "/v1/tasks/{id}", true, s.handleGetTask},
-		{"GET", "/v1/transactions", true, s.handleListTransactions},
-		{"GET", "/v1/transactions/{id}", true, s.handleGetTransaction},
-		{"GET", "/v1/tenant", true, s.handleGetTenant},
-		{"PATCH", "/v1/tenant/settings", true, s.handlePatchSettings},
+		{Method: "GET", Pattern: "/healthz", Auth: false, Handler: s.handleHealth},
+		{Method: "GET", Pattern: "/readyz", Auth: false, Handler: s.handleReady},
+		{Method: "GET", Pattern: "/openapi.json", Auth: false, Handler: s.handleOpenAPI},
+		{Method: "POST", Pattern: "/v1/registrations", Auth: true, Handler: s.idempotent(s.handleCreateRegistration)},
+		{Method: "GET", Pattern: "/v1/registrations", Auth: true, Handler: s.handleListRegistrations},
+		{Method: "GET", Pattern: "/v1/registrations/{key}", Auth: true, Handler: s.handleGetRegistration},
+		{Method: "GET", Pattern: "/v1/faces/{key}", Auth: true, Handler: s.handleGetFace},
+		{Method: "DELETE", Pattern: "/v1/registrations/{key}", Auth: true, Handler: s.handleDeleteRegistration},
+		{Method: "GET", Pattern: "/v1/registrations/by-external-id/{external_id}", Auth: true, Handler: s.handleFindRegistration},
+		{Method: "POST", Pattern: "/v1/verify", Auth: true, Handler: s.handleVerify},
+		{Method: "POST", Pattern: "/v1/identify", Auth: true, Handler: s.handleIdentify},
+		{Method: "POST", Pattern: "/v1/analyze", Auth: true, Handler: s.handleAnalyze},
+		{Method: "GET", Pattern: "/v1/tasks/{id}", Auth: true, Handler: s.handleGetTask},
+		{Method: "GET", Pattern: "/v1/transactions", Auth: true, Handler: s.handleListTransactions},
+		{Method: "GET", Pattern: "/v1/transactions/{id}", Auth: true, Handler: s.handleGetTransaction},
+		{Method: "GET", Pattern: "/v1/tenant", Auth: true, Handler: s.handleGetTenant},
+		{Method: "PATCH", Pattern: "/v1/tenant/settings", Auth: true, Handler: s.handlePatchSettings},
 	}
 	for _, r := range s.routes {
 		s.Handle(r)
@@ -160,7 +163,11 @@ func (s *Server) wrap(rt Route) http.Handler {
 			if p := recover(); p != nil {
 				s.log.Error("panic serving request", "transaction_id", txid, "route", rt.Pattern, "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					s.Error(sw, r, errors.New("panic"))
+					if rt.Error != nil {
+						rt.Error(sw, r, errors.New("panic"))
+					} else {
+						s.Error(sw, r, errors.New("panic"))
+					}
 				}
 			}
 			outcome := sw.outcome
@@ -197,7 +204,11 @@ func (s *Server) wrap(rt Route) http.Handler {
 		if r.Method == http.MethodPost || r.Method == http.MethodPut {
 			release, err := s.svc.Admit()
 			if err != nil {
-				s.Error(sw, r, err)
+				if rt.Error != nil {
+					rt.Error(sw, r, err)
+				} else {
+					s.Error(sw, r, err)
+				}
 				return
 			}
 			defer release()

@@ -165,6 +165,9 @@ func (s *Service) Register(ctx context.Context, t *facereg.Tenant, req RegisterR
 	} else if dup != nil {
 		e := facereg.Errorf(facereg.EDUPLICATE, "this face is already registered under another external id")
 		e.Detail = map[string]any{"registration_key": dup.Key, "external_id": dup.ExternalID, "similarity": round4(sim), "threshold": t.Settings.MatchThreshold}
+		if lr := report(face, t, mode).Liveness; lr != nil {
+			e.Detail["liveness"] = lr
+		}
 		return nil, e
 	}
 	now := s.now().UTC()

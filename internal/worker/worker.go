@@ -19,6 +19,7 @@ import (
 	"github.com/facereg/facereg"
 	"github.com/facereg/facereg/internal/metrics"
 	"github.com/facereg/facereg/internal/service"
+	"github.com/facereg/facereg/internal/vision"
 )
 
 // KindRegister is the task kind of an asynchronous registration.
@@ -200,9 +201,23 @@ func (p *Pool) run(t *facereg.Task) {
 	} else {
 		// The task id is the transaction id: the audit row links to it.
 		tctx := service.WithTransaction(ctx, id)
-		res, err := p.svc.Register(tctx, tenant, service.RegisterRequest{
-			ExternalID: req.ExternalID, Image: req.Image, Liveness: req.Liveness, Force: req.Force, Key: taskKey(id),
-		})
+		var res *service.RegisterResult
+		var err error
+		for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+			res, err = p.svc.Register(tctx, tenant, service.RegisterRequest{
+				ExternalID: req.ExternalID, Image: req.Image, Liveness: req.Liveness, Force: req.Force, Key: taskKey(id),
+			})
+			// Overload is not the task's fault: wait for capacity. A stop
+			// leaves the task unfinished; it resumes at the next start.
+			if facereg.ErrorCode(err) != facereg.EOVERLOADED {
+				break
+			}
+			select {
+			case <-time.After(delay):
+			case <-p.stop:
+				return
+			}
+		}
 		if err != nil && facereg.ErrorCode(err) == facereg.EALREADY {
 			// A crash after the registration committed but before the task
 			// finished: the registration under this task's key is ours.
@@ -216,8 +231,8 @@ func (p *Pool) run(t *facereg.Task) {
 		} else {
 			out.Result = res
 		}
-		if req.Analysis && res != nil {
-			out.Analysis = res.Analysis
+		if req.Analysis && res != nil && res.Analysis != nil {
+			out.Analysis = withoutEmbeddings(res.Analysis)
 		} else if req.Analysis && err != nil {
 			out.Analysis = map[string]any{"checks": service.ErrorInfoOf(err).Detail["checks"]}
 		}
@@ -243,6 +258,18 @@ func (p *Pool) run(t *facereg.Task) {
 			p.deliver(tenant, t, out)
 		}()
 	}
+}
+
+// withoutEmbeddings copies an analysis without the face embeddings: task
+// outcomes are stored unencrypted and must never hold a template.
+func withoutEmbeddings(a *vision.Analysis) *vision.Analysis {
+	c := *a
+	c.Faces = make([]vision.Face, len(a.Faces))
+	for i, f := range a.Faces {
+		f.Embedding = nil
+		c.Faces[i] = f
+	}
+	return &c
 }
 
 // taskKey is the registration key a task's registration gets: derived from

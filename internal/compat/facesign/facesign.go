@@ -41,7 +41,8 @@ func New(s *httpapi.Server) *Adapter { return &Adapter{s: s} }
 
 // Routes returns the adapter's routes.
 func (a *Adapter) Routes() []httpapi.Route {
-	return []httpapi.Route{{Method: http.MethodPost, Pattern: Path, Auth: false, Handler: a.handleCadastro}}
+	return []httpapi.Route{{Method: http.MethodPost, Pattern: Path, Handler: a.handleCadastro,
+		Error: func(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, r, &request{}, err, nil) }}}
 }
 
 // request is the body of POST /api/v1/cadastro. Its keys are lower-case in
@@ -165,25 +166,20 @@ func (a *Adapter) livenessOf(r *http.Request, t *facereg.Tenant, err error, mode
 	case facereg.LivenessFailed:
 		return boolPtr(false)
 	case facereg.EDUPLICATE:
-		if l, ok := info.Detail["liveness"].(*service.LivenessReport); ok && l != nil {
+		// Used as soon as the core reports it with the refusal.
+		switch l := info.Detail["liveness"].(type) {
+		case *service.LivenessReport:
+			if l != nil {
+				return boolPtr(l.Passed)
+			}
+		case service.LivenessReport:
 			return boolPtr(l.Passed)
 		}
 		if mode == service.LivenessRequire || (mode == service.LivenessDefault && t.Settings.LivenessRequired) {
 			// Liveness was enforced before the duplicate search: it passed.
 			return boolPtr(true)
 		}
-		// The core does not report the liveness result of a duplicate
-		// refusal; measure it (audited as an "analyze" of its own).
-		ctx := service.WithTransaction(r.Context(), service.NewID())
-		an, aerr := a.s.Service().Analyze(ctx, t, img, service.LivenessReportOnly)
-		if aerr != nil || len(an.Faces) == 0 {
-			return nil
-		}
-		for _, c := range an.Faces[0].Checks {
-			if c.Code == facereg.LivenessFailed {
-				return boolPtr(c.Passed)
-			}
-		}
+		// Liveness was skipped or not reported: unknown.
 		return nil
 	}
 	// A quality refusal after the face was analysed: the failed checks are

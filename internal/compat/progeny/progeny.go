@@ -60,8 +60,8 @@ func (a *Adapter) Routes() []httpapi.Route {
 	reg := a.authed(a.handleRegister)
 	task := a.authed(a.handleTask)
 	return []httpapi.Route{
-		{Method: http.MethodPost, Pattern: strings.TrimSuffix(PathRegister, "/"), Handler: reg},
-		{Method: http.MethodPost, Pattern: PathRegister, Handler: reg},
+		{Method: http.MethodPost, Pattern: strings.TrimSuffix(PathRegister, "/"), Handler: reg, Error: a.fail},
+		{Method: http.MethodPost, Pattern: PathRegister, Handler: reg, Error: a.fail},
 		{Method: http.MethodGet, Pattern: strings.TrimSuffix(PathTask, "/"), Handler: task},
 		{Method: http.MethodGet, Pattern: PathTask, Handler: task},
 	}

@@ -56,10 +56,10 @@ func New(s *httpapi.Server) *Adapter { return &Adapter{s: s} }
 // Routes returns the adapter's routes.
 func (a *Adapter) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodPost, Pattern: PathRegistration, Handler: a.authed(a.handleRegister)},
+		{Method: http.MethodPost, Pattern: PathRegistration, Handler: a.authed(a.handleRegister), Error: a.fail},
 		{Method: http.MethodGet, Pattern: PathByKey, Handler: a.authed(a.handleByKey)},
 		{Method: http.MethodGet, Pattern: PathByDocument, Handler: a.authed(a.handleByDocument)},
-		{Method: http.MethodPost, Pattern: PathImage, Handler: a.authed(a.handleImage)},
+		{Method: http.MethodPost, Pattern: PathImage, Handler: a.authed(a.handleImage), Error: a.fail},
 	}
 }
 
