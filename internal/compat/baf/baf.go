@@ -75,13 +75,13 @@ func New(s *httpapi.Server) *Adapter { return &Adapter{s: s, now: time.Now} }
 // as Bearer (as BAF's "Authorization: Bearer sk_...").
 func (a *Adapter) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: "POST", Pattern: PathValidation, Handler: a.auth(a.handleValidation)},
-		{Method: "POST", Pattern: PathApplicant, Handler: a.auth(a.handleCreateApplicant)},
-		{Method: "GET", Pattern: PathApplicantByID, Handler: a.auth(a.handleGetApplicant)},
-		{Method: "PATCH", Pattern: PathApplicantByID, Handler: a.auth(a.handlePatchApplicant)},
-		{Method: "DELETE", Pattern: PathApplicantByID, Handler: a.auth(a.handleDeleteApplicant)},
-		{Method: "POST", Pattern: PathPrivateApplicants, Handler: a.auth(a.handleCreateApplicant)},
-		{Method: "GET", Pattern: PathPrivateApplicant, Handler: a.auth(a.handleGetApplicant)},
+		{Method: "POST", Pattern: PathValidation, Handler: a.auth(a.handleValidation), Error: a.fail},
+		{Method: "POST", Pattern: PathApplicant, Handler: a.auth(a.handleCreateApplicant), Error: a.fail},
+		{Method: "GET", Pattern: PathApplicantByID, Handler: a.auth(a.handleGetApplicant), Error: a.fail},
+		{Method: "PATCH", Pattern: PathApplicantByID, Handler: a.auth(a.handlePatchApplicant), Error: a.fail},
+		{Method: "DELETE", Pattern: PathApplicantByID, Handler: a.auth(a.handleDeleteApplicant), Error: a.fail},
+		{Method: "POST", Pattern: PathPrivateApplicants, Handler: a.auth(a.handleCreateApplicant), Error: a.fail},
+		{Method: "GET", Pattern: PathPrivateApplicant, Handler: a.auth(a.handleGetApplicant), Error: a.fail},
 	}
 }
 
@@ -290,7 +290,7 @@ func jsonType(kind string) string {
 		return "a number"
 	case kind == "bool":
 		return "a boolean"
-	case kind == "string", kind == "ptr":
+	case kind == "string":
 		return "a string"
 	case kind == "map", kind == "struct":
 		return "an object"

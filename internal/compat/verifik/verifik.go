@@ -76,13 +76,13 @@ func New(s *httpapi.Server, secret []byte) *Adapter {
 // biometric validation.
 func (a *Adapter) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: "POST", Pattern: PathProjects, Handler: a.tenantRoute(a.handleCreateProject)},
-		{Method: "GET", Pattern: PathProject, Handler: a.tenantRoute(a.handleGetProject)},
-		{Method: "PUT", Pattern: PathProject, Handler: a.tenantRoute(a.handlePutProject)},
-		{Method: "POST", Pattern: PathAppRegistrations, Handler: a.tenantRoute(a.handleCreateAppRegistration)},
-		{Method: "GET", Pattern: PathAppRegistration, Handler: a.tenantRoute(a.handleGetAppRegistration)},
-		{Method: "DELETE", Pattern: PathAppRegistration, Handler: a.tenantRoute(a.handleDeleteAppRegistration)},
-		{Method: "POST", Pattern: PathBiometricAppRegVal, Handler: a.handleBiometricValidation},
+		{Method: "POST", Pattern: PathProjects, Handler: a.tenantRoute(a.handleCreateProject), Error: a.fail},
+		{Method: "GET", Pattern: PathProject, Handler: a.tenantRoute(a.handleGetProject), Error: a.fail},
+		{Method: "PUT", Pattern: PathProject, Handler: a.tenantRoute(a.handlePutProject), Error: a.fail},
+		{Method: "POST", Pattern: PathAppRegistrations, Handler: a.tenantRoute(a.handleCreateAppRegistration), Error: a.fail},
+		{Method: "GET", Pattern: PathAppRegistration, Handler: a.tenantRoute(a.handleGetAppRegistration), Error: a.fail},
+		{Method: "DELETE", Pattern: PathAppRegistration, Handler: a.tenantRoute(a.handleDeleteAppRegistration), Error: a.fail},
+		{Method: "POST", Pattern: PathBiometricAppRegVal, Handler: a.handleBiometricValidation, Error: a.fail},
 	}
 }
 
