@@ -2,7 +2,7 @@
 // applicants (validation requests with their registration attempts) and
 // POST /api/v2/public/Validation with documentType 10, which registers the
 // applicant's face with service.Register the first time and authorises it
-// with a 1:N service.Identify afterwards. docs/compat/baf.md is the
+// with a 1:N service.Identify afterwards. docs/compat.md (baf) is the
 // reference.
 package baf
 

@@ -67,7 +67,7 @@ func (a *Adapter) OpenAPIPaths() map[string]any {
 	responses := func(ok map[string]any, codes ...string) map[string]any {
 		m := map[string]any{"200": ok}
 		for _, c := range codes {
-			m[c] = js("Error (docs/compat/baf.md)", errSchema)
+			m[c] = js("Error (docs/compat.md (baf))", errSchema)
 		}
 		return m
 	}

@@ -3,7 +3,7 @@
 // (clientid + token) in the JSON body. It is a thin layer: registration,
 // liveness, duplicate search and audit are the core service's.
 //
-// See docs/compat/facesign.md for every choice made where the vendor
+// See docs/compat.md (facesign) for every choice made where the vendor
 // document is silent.
 package facesign
 

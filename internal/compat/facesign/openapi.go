@@ -41,7 +41,7 @@ func (a *Adapter) OpenAPIPaths() map[string]any {
 		Path: map[string]any{
 			"post": map[string]any{
 				"summary":     "Facesign-compatible face registration (credentials in the body)",
-				"description": "See docs/compat/facesign.md. ativarLiveness true refuses a failed liveness check; false registers regardless and reports it.",
+				"description": "See docs/compat.md (facesign). ativarLiveness true refuses a failed liveness check; false registers regardless and reports it.",
 				"tags":        []string{"compat-facesign"},
 				"security":    []any{},
 				"requestBody": map[string]any{

@@ -23,7 +23,7 @@ func (a *Adapter) OpenAPIPaths() map[string]any {
 	register := map[string]any{
 		"post": map[string]any{
 			"summary":     "Progeny-compatible face registration: starts a task (liveness enforced)",
-			"description": "Authorization: Bearer <API key> (or Token <API key>). Poll GET /api/v3/services/task/?id= for the result. See docs/compat/progeny.md.",
+			"description": "Authorization: Bearer <API key> (or Token <API key>). Poll GET /api/v3/services/task/?id= for the result. See docs/compat.md (progeny).",
 			"tags":        []string{"compat-progeny"},
 			"security":    security,
 			"requestBody": map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{"schema": map[string]any{

@@ -5,7 +5,7 @@
 // Registration, liveness, duplicate search, persistence of the task and
 // audit are the core's.
 //
-// See docs/compat/progeny.md for every choice made where the vendor document
+// See docs/compat.md (progeny) for every choice made where the vendor document
 // is silent.
 package progeny
 

@@ -27,7 +27,7 @@ func (a *Adapter) OpenAPIPaths() map[string]any {
 	errs := func(codes ...string) map[string]any {
 		m := map[string]any{}
 		for _, c := range codes {
-			m[c] = js("Error (see docs/compat/qitech.md)", errSchema)
+			m[c] = js("Error (see docs/compat.md (qitech))", errSchema)
 		}
 		return m
 	}

@@ -5,7 +5,7 @@
 // document number. Registration, liveness, duplicate search and audit are
 // the core service's.
 //
-// See docs/compat/qitech.md for every choice made where the vendor document
+// See docs/compat.md (qitech) for every choice made where the vendor document
 // is silent.
 package qitech
 

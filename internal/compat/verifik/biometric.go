@@ -24,7 +24,7 @@ type biometricRequest struct {
 // authorised by the app registration's JWT. It registers the face under the
 // external id "verifik:<app registration _id>" with service.Register, with
 // the project's liveness minimum and search minimum score in place of the
-// tenant's liveness and match thresholds (docs/compat/verifik.md).
+// tenant's liveness and match thresholds (docs/compat.md (verifik)).
 func (a *Adapter) handleBiometricValidation(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	claims, err := a.parseToken(bearer(r))

@@ -15,7 +15,7 @@ func (a *Adapter) OpenAPIPaths() map[string]any {
 		return m
 	}
 	errSchema := obj(map[string]any{
-		"code":    map[string]any{"type": "string", "description": "e.g. person_already_set, liveness_failed, appRegistration_not_found (docs/compat/verifik.md)"},
+		"code":    map[string]any{"type": "string", "description": "e.g. person_already_set, liveness_failed, appRegistration_not_found (docs/compat.md (verifik))"},
 		"message": map[string]any{"type": "string", "description": "<status>:<code>[@<detail>], e.g. 409:liveness_failed@0.45"},
 	}, "code", "message")
 	settings := obj(map[string]any{
@@ -54,7 +54,7 @@ func (a *Adapter) OpenAPIPaths() map[string]any {
 	responses := func(ok map[string]any, codes ...string) map[string]any {
 		m := map[string]any{"200": ok}
 		for _, c := range codes {
-			m[c] = js("Error (docs/compat/verifik.md)", errSchema)
+			m[c] = js("Error (docs/compat.md (verifik))", errSchema)
 		}
 		return m
 	}

@@ -23,7 +23,7 @@ type OnboardingSettings struct {
 	// refusal off (the score is still measured and stored).
 	LivenessMinScore float64 `json:"livenessMinScore"`
 	// SearchMode is ACCURATE or FAST; both run the same exhaustive search
-	// (see docs/compat/verifik.md).
+	// (see docs/compat.md (verifik)).
 	SearchMode string `json:"searchMode"`
 	// SearchMinScore is the calibrated match score (0..1, service.Score of
 	// the cosine similarity) at or above which a face is a duplicate.

@@ -1,7 +1,7 @@
 // Package verifik is the Verifik-compatible wire format over facereg's core:
 // projects with their onboarding settings, app registrations with their
 // JWT, and the app-registration biometric validation, which registers the
-// face through service.Register. docs/compat/verifik.md is the reference.
+// face through service.Register. docs/compat.md (verifik) is the reference.
 package verifik
 
 import (
@@ -147,7 +147,7 @@ func (a *Adapter) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // mapCore maps a core error to its Verifik error (see the table in
-// docs/compat/verifik.md).
+// docs/compat.md (verifik)).
 func (a *Adapter) mapCore(err error) *apiError {
 	err = httpapi.Normalize(err)
 	var fe *facereg.Error
