@@ -151,7 +151,10 @@ func (s *Server) handleDeleteRegistration(w http.ResponseWriter, r *http.Request
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+// imageRoute decodes an image request and its liveness mode, runs call and
+// writes its result or error: the shape shared by verify, identify and
+// analyze.
+func (s *Server) imageRoute(w http.ResponseWriter, r *http.Request, call func(req *imageRequest, mode service.LivenessMode) (any, error)) {
 	req, err := s.decodeImageRequest(r)
 	if err != nil {
 		s.Error(w, r, err)
@@ -162,53 +165,37 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	res, err := s.svc.Verify(r.Context(), Tenant(r.Context()), service.VerifyRequest{Key: req.Key, ExternalID: req.ExternalID, Image: req.imageBytes, Liveness: mode})
+	res, err := call(req, mode)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	s.imageRoute(w, r, func(req *imageRequest, mode service.LivenessMode) (any, error) {
+		return s.svc.Verify(r.Context(), Tenant(r.Context()), service.VerifyRequest{Key: req.Key, ExternalID: req.ExternalID, Image: req.imageBytes, Liveness: mode})
+	})
 }
 
 func (s *Server) handleIdentify(w http.ResponseWriter, r *http.Request) {
-	req, err := s.decodeImageRequest(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	mode, err := service.ParseLivenessMode(req.Liveness)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	res, err := s.svc.Identify(r.Context(), Tenant(r.Context()), service.IdentifyRequest{Image: req.imageBytes, Limit: req.Limit, Threshold: req.Threshold, Liveness: mode})
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, res)
+	s.imageRoute(w, r, func(req *imageRequest, mode service.LivenessMode) (any, error) {
+		return s.svc.Identify(r.Context(), Tenant(r.Context()), service.IdentifyRequest{Image: req.imageBytes, Limit: req.Limit, Threshold: req.Threshold, Liveness: mode})
+	})
 }
 
 func (s *Server) handleAnalyze(w http.ResponseWriter, r *http.Request) {
-	req, err := s.decodeImageRequest(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	mode, err := service.ParseLivenessMode(req.Liveness)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	a, err := s.svc.Analyze(r.Context(), Tenant(r.Context()), req.imageBytes, mode)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, struct {
-		*vision.Analysis
-		TransactionID string `json:"transaction_id"`
-	}{a, service.TransactionID(r.Context())})
+	s.imageRoute(w, r, func(req *imageRequest, mode service.LivenessMode) (any, error) {
+		a, err := s.svc.Analyze(r.Context(), Tenant(r.Context()), req.imageBytes, mode)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			*vision.Analysis
+			TransactionID string `json:"transaction_id"`
+		}{a, service.TransactionID(r.Context())}, nil
+	})
 }
 
 // TaskJSON is a task as the API shows it.

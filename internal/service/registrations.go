@@ -354,3 +354,19 @@ func (s *Service) DeleteRegistration(ctx context.Context, t *facereg.Tenant, key
 	s.index.Remove(t.ID, key)
 	return nil
 }
+
+// DeleteByExternalID erases the registration of an external id, if any
+// (adapters erase a subject's face when they erase the subject). It returns
+// nil when there is none.
+func (s *Service) DeleteByExternalID(ctx context.Context, t *facereg.Tenant, externalID string) error {
+	reg, err := s.store.RegistrationByExternalID(ctx, t.ID, externalID)
+	if facereg.ErrorCode(err) == facereg.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := s.DeleteRegistration(ctx, t, reg.Key); err != nil && facereg.ErrorCode(err) != facereg.ENOTFOUND {
+		return err
+	}
+	return nil
+}

@@ -222,14 +222,7 @@ func (a *Adapter) handleDeleteApplicant(w http.ResponseWriter, r *http.Request, 
 		a.fail(w, r, err)
 		return
 	}
-	reg, err := a.svc().RegistrationByExternalID(r.Context(), t, ExternalIDPrefix+ap.ID)
-	switch {
-	case err == nil:
-		if err := a.svc().DeleteRegistration(r.Context(), t, reg.Key); err != nil && facereg.ErrorCode(err) != facereg.ENOTFOUND {
-			a.fail(w, r, err)
-			return
-		}
-	case facereg.ErrorCode(err) != facereg.ENOTFOUND:
+	if err := a.svc().DeleteByExternalID(r.Context(), t, ExternalIDPrefix+ap.ID); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -189,14 +189,7 @@ func (a *Adapter) handleDeleteAppRegistration(w http.ResponseWriter, r *http.Req
 		a.fail(w, r, err)
 		return
 	}
-	reg, err := a.svc().RegistrationByExternalID(r.Context(), t, ExternalIDPrefix+rec.ID)
-	switch {
-	case err == nil:
-		if err := a.svc().DeleteRegistration(r.Context(), t, reg.Key); err != nil && facereg.ErrorCode(err) != facereg.ENOTFOUND {
-			a.fail(w, r, err)
-			return
-		}
-	case facereg.ErrorCode(err) != facereg.ENOTFOUND:
+	if err := a.svc().DeleteByExternalID(r.Context(), t, ExternalIDPrefix+rec.ID); err != nil {
 		a.fail(w, r, err)
 		return
 	}
