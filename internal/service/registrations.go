@@ -52,6 +52,10 @@ type RegisterRequest struct {
 	// Key, if set, is the key a new registration gets (async tasks derive
 	// it from the task id to recognise their own registration after a crash).
 	Key string
+	// LivenessThreshold and MatchThreshold, when > 0, replace the tenant's
+	// for this request (a vendor project's own liveness minimum and search
+	// minimum, for instance).
+	LivenessThreshold, MatchThreshold float64
 }
 
 // LivenessReport is the outcome of the liveness check, when it ran.
@@ -120,6 +124,16 @@ func (s *Service) Register(ctx context.Context, t *facereg.Tenant, req RegisterR
 	}()
 	if err := ValidateExternalID(req.ExternalID); err != nil {
 		return nil, err
+	}
+	if req.LivenessThreshold > 0 || req.MatchThreshold > 0 {
+		tc := *t
+		if req.LivenessThreshold > 0 {
+			tc.Settings.LivenessThreshold = req.LivenessThreshold
+		}
+		if req.MatchThreshold > 0 {
+			tc.Settings.MatchThreshold = req.MatchThreshold
+		}
+		t = &tc
 	}
 	if err := s.limits.checkLocked(t.ID, req.ExternalID); err != nil {
 		return nil, err

@@ -87,20 +87,21 @@ func (a *Adapter) handleBiometricValidation(w http.ResponseWriter, r *http.Reque
 		return
 	}
 
-	// The project decides: Register runs with a copy of the tenant whose
-	// liveness and match thresholds are the project's liveness minimum and
-	// search minimum (converted from the calibrated score to the cosine
-	// similarity). Everything else (quality policy, lockout, audit, the
-	// duplicate search under the tenant's lock) is the core's.
-	pt := *t
-	pt.Settings.LivenessThreshold = p.OnboardingSettings.LivenessMinScore
-	pt.Settings.MatchThreshold = a.svc().SimilarityForScore(p.OnboardingSettings.SearchMinScore)
+	// The project decides: Register runs with the project's liveness
+	// minimum and search minimum (converted from the calibrated score to
+	// the cosine similarity) in place of the tenant's thresholds.
+	// Everything else (quality policy, lockout, audit, the duplicate search
+	// under the tenant's lock) is the core's.
 	mode := service.LivenessRequire
 	if p.OnboardingSettings.LivenessMinScore <= 0 {
 		mode = service.LivenessReportOnly
 	}
 	ext := ExternalIDPrefix + rec.ID
-	res, err := a.svc().Register(ctx, &pt, service.RegisterRequest{ExternalID: ext, Image: img, Liveness: mode, Force: req.Force})
+	res, err := a.svc().Register(ctx, t, service.RegisterRequest{
+		ExternalID: ext, Image: img, Liveness: mode, Force: req.Force,
+		LivenessThreshold: p.OnboardingSettings.LivenessMinScore,
+		MatchThreshold:    a.svc().SimilarityForScore(p.OnboardingSettings.SearchMinScore),
+	})
 	if err != nil {
 		if facereg.ErrorCode(err) == facereg.EALREADY && rec.Person == nil {
 			// The face was registered but the record not updated (a crash
