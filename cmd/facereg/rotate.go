@@ -52,6 +52,12 @@ func runRotateKey(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if _, err := os.Stat(df.dbPath()); err != nil {
+		return fmt.Errorf("no database at %s: %w", df.dbPath(), err)
+	}
+	if err := df.lock(true); err != nil {
+		return err
+	}
 	db, err := df.open(ctx, nil)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/facereg/facereg"
 	"github.com/facereg/facereg/internal/seal"
@@ -18,6 +19,7 @@ import (
 type dataFlags struct {
 	data       string
 	encryption bool
+	lockFile   *os.File
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet) {
@@ -51,6 +53,9 @@ func (d *dataFlags) dbPath() string { return filepath.Join(d.data, "facereg.db")
 // current key does not open the database but encryption.key.next does, the
 // rotation had committed and the next key becomes the current one.
 func (d *dataFlags) open(ctx context.Context, log *slog.Logger) (*sqlite.DB, error) {
+	if err := d.lock(false); err != nil {
+		return nil, err
+	}
 	s, err := d.sealer(log)
 	if err != nil {
 		return nil, err
@@ -85,3 +90,37 @@ func (d *dataFlags) open(ctx context.Context, log *slog.Logger) (*sqlite.DB, err
 }
 
 const nextKeyFile = "encryption.key.next"
+
+// lock takes the data directory's lock file for the life of the process:
+// shared for serve and the admin commands (they may run together), or
+// exclusive for rotate-key, which must run alone: a server still sealing
+// with the old key, or a command removing encryption.key.next mid-rotation,
+// would make data unreadable. Non-blocking: a conflict is an error at once.
+func (d *dataFlags) lock(exclusive bool) error {
+	if d.lockFile != nil {
+		return nil
+	}
+	if err := os.MkdirAll(d.data, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(d.data, "facereg.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if exclusive {
+			return fmt.Errorf("the data directory %s is in use (a server or another command is running on it): stop it first", d.data)
+		}
+		return fmt.Errorf("the data directory %s is locked by a running rotate-key: retry when it is done", d.data)
+	}
+	d.lockFile = f
+	heldLocks = append(heldLocks, f) // reachable until exit, so never finalised (which would unlock)
+	return nil
+}
+
+var heldLocks []*os.File

@@ -21,7 +21,7 @@ func (d *DB) AddTransaction(ctx context.Context, t *facereg.Transaction) error {
 	}
 	created := orNow(&t.CreatedAt, now())
 	return d.write(ctx, func(tx *sql.Tx, _ facereg.Sealer) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO transactions ("+transactionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := tx.ExecContext(ctx, "INSERT INTO transactions ("+transactionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
 			t.ID, t.TenantID, t.Operation, t.Outcome, t.Reason, t.RegistrationKey, t.ExternalID, t.LatencyMS, created)
 		if err != nil {
 			return fmt.Errorf("sqlite: adding transaction %s: %w", t.ID, err)
