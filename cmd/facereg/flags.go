@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/facereg/facereg/internal/imageio"
 	"github.com/facereg/facereg/internal/vision"
 )
 
@@ -60,6 +61,8 @@ func parse(fs *flag.FlagSet, args []string) error {
 type engineFlags struct {
 	lib, models string
 	sessions    int
+	maxImage    int
+	maxPixels   int64
 }
 
 func (e *engineFlags) register(fs *flag.FlagSet) {
@@ -67,10 +70,17 @@ func (e *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.lib, "ort-lib", filepath.Join(c, "lib", "libonnxruntime.so"), "path of the ONNX Runtime shared library")
 	fs.StringVar(&e.models, "models", filepath.Join(c, "models", "default"), "model pack directory (manifest.json inside selects the models; none: the default pack)")
 	fs.IntVar(&e.sessions, "sessions", 0, "ORT sessions per model, i.e. concurrent inferences (0: number of CPUs)")
+	fs.IntVar(&e.maxImage, "max-image-bytes", imageio.DefaultMaxBytes, "largest encoded image accepted")
+	fs.Int64Var(&e.maxPixels, "max-pixels", imageio.DefaultMaxPixels, "largest image accepted in pixels (width x height, from the header, before decoding)")
+}
+
+func (e *engineFlags) config() vision.Config {
+	return vision.Config{Lib: e.lib, Models: e.models, Sessions: e.sessions,
+		Limits: imageio.Limits{MaxBytes: e.maxImage, MaxPixels: e.maxPixels}}
 }
 
 func (e *engineFlags) open() (*vision.Engine, error) {
-	return vision.Open(vision.Config{Lib: e.lib, Models: e.models, Sessions: e.sessions})
+	return vision.Open(e.config())
 }
 
 func printJSON(v any) error {

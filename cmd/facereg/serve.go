@@ -15,7 +15,6 @@ import (
 	"github.com/facereg/facereg/internal/app"
 	"github.com/facereg/facereg/internal/httpapi"
 	"github.com/facereg/facereg/internal/service"
-	"github.com/facereg/facereg/internal/vision"
 	"github.com/facereg/facereg/internal/worker"
 )
 
@@ -133,7 +132,7 @@ func openApp(ctx context.Context, log *slog.Logger, df *dataFlags, ef *engineFla
 		return nil, err
 	}
 	a, err := app.Open(ctx, db, log, app.Config{
-		Engine: vision.Config{Lib: ef.lib, Models: ef.models, Sessions: ef.sessions},
+		Engine: ef.config(),
 		Service: service.Config{
 			MaxAnalyses: sf.maxAnalyses, MaxQueue: sf.maxQueue, QueueWait: sf.queueWait,
 			TenantRate: sf.rate, TenantBurst: sf.burst, LockoutFailures: sf.lockoutFailures, LockoutWindow: sf.lockoutWindow,

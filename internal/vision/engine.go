@@ -122,8 +122,12 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.Thresholds != nil {
 		e.th = *cfg.Thresholds
 	}
-	if e.lim.MaxBytes == 0 {
-		e.lim = imageio.DefaultLimits()
+	def := imageio.DefaultLimits()
+	if e.lim.MaxBytes <= 0 {
+		e.lim.MaxBytes = def.MaxBytes
+	}
+	if e.lim.MaxPixels <= 0 {
+		e.lim.MaxPixels = def.MaxPixels
 	}
 	if e.lim.TargetMaxSide == 0 {
 		e.lim.TargetMaxSide = 1024
