@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime"
 	"strings"
@@ -28,6 +29,7 @@ type serveFlags struct {
 	lockoutWindow                              time.Duration
 	readTimeout, writeTimeout, idleTimeout     time.Duration
 	jwtSecret                                  string
+	pprofAddr                                  string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -58,6 +60,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.DurationVar(&sf.idleTimeout, "idle-timeout", 120*time.Second, "HTTP keep-alive idle timeout")
 	fs.DurationVar(&sf.shutdown, "shutdown-timeout", 20*time.Second, "time allowed to finish in-flight requests and tasks on SIGTERM")
 	fs.StringVar(&sf.jwtSecret, "jwt-secret", "", "HMAC secret for the tokens of the Verifik-compatible API (default: derived from the encryption key, or generated into the data directory)")
+	fs.StringVar(&sf.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060 (off by default; never expose it)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -81,6 +84,18 @@ func runServe(ctx context.Context, args []string) error {
 		IdleTimeout:       sf.idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if sf.pprofAddr != "" {
+		pm := http.NewServeMux()
+		pm.HandleFunc("/debug/pprof/", pprof.Index)
+		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go func() {
+			log.Info("profiler listening", "addr", sf.pprofAddr)
+			if err := http.ListenAndServe(sf.pprofAddr, pm); err != nil {
+				log.Error("profiler", "err", err)
+			}
+		}()
 	}
 	ln, err := net.Listen("tcp", sf.addr)
 	if err != nil {
