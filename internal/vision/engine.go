@@ -298,7 +298,8 @@ func (e *Engine) Analyze(ctx context.Context, img *imageio.Image, scale int, o O
 	}
 	for i, d := range dets {
 		f := Face{det: d, Score: d.Score, Checks: []Check{}}
-		f.Box = facereg.Box{X: d.X1 * k, Y: d.Y1 * k, Width: d.W() * k, Height: d.H() * k}
+		f.Box = facereg.Box{X: round2(d.X1 * k), Y: round2(d.Y1 * k), Width: round2(d.W() * k), Height: round2(d.H() * k)}
+		f.Score = round3(d.Score)
 		a.Faces = append(a.Faces, f)
 		if i > 0 && !o.AllFaces {
 			continue
@@ -357,21 +358,22 @@ func (e *Engine) analyzeFace(img *imageio.Image, k float64, f *Face, o Options) 
 	}
 	five := FivePoints(p68)
 	for i, p := range five {
-		f.Landmarks[i] = Point{p.X * k, p.Y * k}
+		f.Landmarks[i] = Point{round2(p.X * k), round2(p.Y * k)}
 	}
-	f.IPD = math.Hypot(five[1].X-five[0].X, five[1].Y-five[0].Y) * k
+	f.IPD = round2(math.Hypot(five[1].X-five[0].X, five[1].Y-five[0].Y) * k)
 	t = time.Now()
 	f.align = e.AlignTransform(five)
 	e.observe("align", t)
 
 	t = time.Now()
-	f.Cropped = math.Max(croppedFraction(d, img.W, img.H), headOutside(five, img.W, img.H))
+	f.Cropped = round3(math.Max(croppedFraction(d, img.W, img.H), headOutside(five, img.W, img.H)))
 	if f.Pose, err = e.HeadPose(img, d); err != nil {
 		return err
 	}
 	if f.Eyes, err = e.Eyes(img, p68); err != nil {
 		return err
 	}
+	f.Eyes.LeftClosed, f.Eyes.RightClosed = round3(f.Eyes.LeftClosed), round3(f.Eyes.RightClosed)
 	f.Brightness, f.Sharpness = e.photometry(img, f.align)
 	e.observe("quality", t)
 	th := e.th
@@ -440,6 +442,8 @@ func poseCheck(p Pose, th Thresholds) Check {
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // croppedFraction is the part of the detection box outside the image.
 func croppedFraction(d Detection, w, h int) float64 {
