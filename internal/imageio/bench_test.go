@@ -3,12 +3,15 @@ package imageio
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"sync"
 	"testing"
 
 	"golang.org/x/image/draw"
+
+	"github.com/facereg/facereg/internal/imageio/jpegscale"
 )
 
 // The benchmark inputs: a 640x480 camera frame from the shared set, and a
@@ -20,7 +23,7 @@ var (
 	bench12YCC *image.YCbCr
 )
 
-func benchInputs(b *testing.B) {
+func benchInputs(b testing.TB) {
 	b.Helper()
 	benchOnce.Do(func() {
 		bench640 = readFace(b, "spoof/real/silentface_image_T1.jpg") // 640x480
@@ -46,6 +49,12 @@ func benchInputs(b *testing.B) {
 	}
 }
 
+// make12MP returns the 4000x3000 JPEG of the benchmarks.
+func make12MP(t testing.TB) []byte {
+	benchInputs(t)
+	return bench12MP
+}
+
 func BenchmarkDecode(b *testing.B) {
 	benchInputs(b)
 	for _, bc := range []struct {
@@ -55,8 +64,9 @@ func BenchmarkDecode(b *testing.B) {
 	}{
 		{"640x480", func() []byte { return bench640 }, 0},
 		{"12MP/full", func() []byte { return bench12MP }, 0},
-		{"12MP/target1280", func() []byte { return bench12MP }, 1280}, // k=3: 1334x1000
-		{"12MP/target640", func() []byte { return bench12MP }, 640},   // k=6: 667x500
+		{"12MP/target1280", func() []byte { return bench12MP }, 1280}, // d=2: 2000x1500 (box alone: k=3, 1334x1000)
+		{"12MP/target1024", func() []byte { return bench12MP }, 1024}, // d=2: 2000x1500 (box alone: k=3, 1334x1000)
+		{"12MP/target640", func() []byte { return bench12MP }, 640},   // d=4: 1000x750 (box alone: k=6, 667x500)
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			data := bc.data()
@@ -138,4 +148,76 @@ func BenchmarkConvert12MP(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDecode12MP: the 12 MP JPEG decoded by image/jpeg, by jpegscale at
+// each scale, and by Decode with TargetMaxSide 1024 as the engine calls it,
+// now ("after": jpegscale at 1/2, 2000x1500) and as it was before the DCT
+// scaling ("before": image/jpeg, then the k=3 box filter, 1334x1000).
+func BenchmarkDecode12MP(b *testing.B) {
+	benchInputs(b)
+	data := bench12MP
+	b.Run("image-jpeg", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, denom := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("DecodeScaled-%d", denom), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := jpegscale.DecodeScaled(bytes.NewReader(data), denom); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	lim := Limits{TargetMaxSide: 1024}
+	b.Run("Decode-target1024-before", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if im, info, err := decodeBeforeDCTScaling(data, lim); err != nil || info.Scale != 3 || im.W != 1334 {
+				b.Fatal(err, info)
+			}
+		}
+	})
+	b.Run("Decode-target1024-after", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if im, info, err := Decode(data, lim); err != nil || info.Scale != 2 || im.W != 2000 {
+				b.Fatal(err, info)
+			}
+		}
+	})
+}
+
+// decodeBeforeDCTScaling is Decode's JPEG path as it was before the DCT
+// scaling: a full decode by image/jpeg, then the conversion's box filter by
+// the factor of reductionFactor. Only for the benchmark.
+func decodeBeforeDCTScaling(data []byte, lim Limits) (*Image, Info, error) {
+	lim = lim.withDefaults()
+	info := Info{Format: FormatJPEG}
+	cfg, err := decodeConfig(FormatJPEG, data)
+	if err != nil {
+		return nil, info, err
+	}
+	info.Width, info.Height = cfg.Width, cfg.Height
+	if err := checkDimensions(cfg.Width, cfg.Height, lim); err != nil {
+		return nil, info, err
+	}
+	info.Orientation = jpegOrientation(data)
+	m, err := decodePixels(FormatJPEG, data, 1)
+	if err != nil {
+		return nil, info, err
+	}
+	info.Scale = reductionFactor(cfg.Width, cfg.Height, lim.TargetMaxSide)
+	im, err := convertSafe(m, info.Scale, fullRange, FormatJPEG)
+	if err != nil {
+		return nil, info, err
+	}
+	orient(im, info.Orientation)
+	return im, info, nil
 }

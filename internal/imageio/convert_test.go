@@ -6,8 +6,14 @@ import (
 	"image"
 	"image/color"
 	"image/color/palette"
+	"image/jpeg"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
+
+	"github.com/facereg/facereg"
+	"github.com/facereg/facereg/internal/imageio/jpegscale"
 )
 
 func randBytes(rng *rand.Rand, b []byte) {
@@ -196,26 +202,20 @@ func TestBoxReduceYCbCr(t *testing.T) {
 	}
 }
 
+// The conversion's box reduction of a decoded photo (*image.YCbCr 4:2:0),
+// averaging in Y'CbCr, against averaging in RGB. (Decode reduces a JPEG in
+// the DCT domain first, see TestDecodeJPEGReduced; this is the box filter
+// alone, at the factors Decode used to apply to obama.jpg before that.)
 func TestBoxReducePhoto(t *testing.T) {
-	data := readFace(t, "identities/fr_obama/obama.jpg")
-	full, _, err := Decode(data, DefaultLimits())
+	m, err := jpeg.Decode(bytes.NewReader(readFace(t, "identities/fr_obama/obama.jpg")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range []int{256, 200, 100, 64} {
-		im, info, err := Decode(data, Limits{TargetMaxSide: target})
-		if err != nil {
-			t.Fatal(err)
-		}
-		k := max(info.Width, info.Height) / target
-		if info.Scale != k || k < 2 {
-			t.Fatalf("target %d: scale %d, want %d", target, info.Scale, k)
-		}
-		if max(im.W, im.H) < target {
-			t.Fatalf("target %d: reduced to %dx%d, below the target", target, im.W, im.H)
-		}
+	full := refRGB(m)
+	for _, k := range []int{2, 3, 6, 10} {
+		im := toRGB(m, k, fullRange)
 		d, mean := maxDiff(t, im, refBox(full, k))
-		t.Logf("target %d: k=%d %dx%d; vs RGB box filter: max diff %d, mean %.3f", target, k, im.W, im.H, d, mean)
+		t.Logf("k=%d %dx%d; vs RGB box filter: max diff %d, mean %.3f", k, im.W, im.H, d, mean)
 		// The per-pixel integer conversion truncates a fraction that
 		// varies with chroma; averaged over a block that is worth up to
 		// half a level, which the mean conversion cannot reproduce when
@@ -223,6 +223,123 @@ func TestBoxReducePhoto(t *testing.T) {
 		// only clamped (out-of-gamut) pixels differ noticeably.
 		if d > 16 || mean > 0.3 {
 			t.Fatalf("averaging in Y'CbCr strays from averaging in RGB: max %d, mean %.3f", d, mean)
+		}
+	}
+}
+
+// Decode reduces a large JPEG in the DCT domain by the largest of 8, 4 and
+// 2 that keeps the longer side at or above the target, then by the box
+// filter's rule; the result is close to the box filter applied to the full
+// decode, and is exactly jpegscale's reduced decode followed by the box
+// filter.
+func TestDecodeJPEGReduced(t *testing.T) {
+	obama := readFace(t, "identities/fr_obama/obama.jpg") // 512x640
+	big := make12MP(t)                                    // 4000x3000
+	for _, tc := range []struct {
+		name           string
+		data           []byte
+		target         int
+		denom, k, w, h int
+	}{
+		{"obama", obama, 256, 2, 1, 256, 320},
+		{"obama", obama, 200, 2, 1, 256, 320},
+		{"obama", obama, 100, 4, 1, 128, 160},
+		{"obama", obama, 64, 8, 1, 64, 80},
+		{"obama", obama, 40, 8, 2, 32, 40},
+		{"obama", obama, 33, 8, 2, 32, 40},
+		{"obama", obama, 321, 1, 1, 512, 640}, // 640 < 2*321
+		{"12MP", big, 1024, 2, 1, 2000, 1500},
+		{"12MP", big, 1280, 2, 1, 2000, 1500},
+		{"12MP", big, 640, 4, 1, 1000, 750},
+		{"12MP", big, 400, 8, 1, 500, 375},
+		{"12MP", big, 200, 8, 2, 250, 188},
+	} {
+		t.Run(fmt.Sprintf("%s/%d", tc.name, tc.target), func(t *testing.T) {
+			im, info, err := Decode(tc.data, Limits{TargetMaxSide: tc.target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Scale != tc.denom*tc.k || im.W != tc.w || im.H != tc.h {
+				t.Fatalf("scale %d, %dx%d; want %d, %dx%d", info.Scale, im.W, im.H, tc.denom*tc.k, tc.w, tc.h)
+			}
+			if max(im.W, im.H) < tc.target && max(info.Width, info.Height) >= 2*tc.target {
+				t.Fatalf("reduced below the target")
+			}
+			m, err := jpegscale.DecodeScaled(bytes.NewReader(tc.data), tc.denom)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantSame(t, im, toRGB(m, tc.k, fullRange), 0)
+			full, _, err := Decode(tc.data, DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, mean := maxDiff(t, im, refBox(full, info.Scale))
+			t.Logf("d=%d k=%d %dx%d; vs RGB box filter of the full decode: max diff %d, mean %.3f", tc.denom, tc.k, im.W, im.H, d, mean)
+			if mean > 1.5 {
+				t.Fatalf("strays from the box filter: max %d, mean %.3f", d, mean)
+			}
+		})
+	}
+}
+
+// Errors from the reduced JPEG decoder map to the same codes as
+// image/jpeg's.
+func TestDecodeJPEGReducedErrors(t *testing.T) {
+	obama := readFace(t, "identities/fr_obama/obama.jpg")
+	for _, target := range []int{0, 100} { // full decode, and 1/4
+		_, _, err := Decode(obama[:len(obama)/2], Limits{TargetMaxSide: target})
+		if e := wantCode(t, err, facereg.ImageInvalid); !strings.Contains(e.Message, "truncated") {
+			t.Fatalf("target %d: %q", target, e.Message)
+		}
+	}
+	// A CMYK JPEG without its Adobe segment: image/jpeg cannot tell CMYK
+	// from YCCK and refuses it, after the header, so it goes through
+	// jpegscale when reduced (173/4 >= 40).
+	cmyk, err := os.ReadFile("jpegscale/testdata/cmyk444.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(cmyk, []byte("Adobe"))
+	if i < 0 {
+		t.Fatal("no Adobe segment")
+	}
+	cmyk = bytes.Clone(cmyk)
+	cmyk[i] = 'X'
+	for _, target := range []int{0, 40} {
+		_, _, err := Decode(cmyk, Limits{TargetMaxSide: target})
+		wantCode(t, err, facereg.UnsupportedFormat)
+	}
+}
+
+func TestJPEGReduction(t *testing.T) {
+	for _, tc := range []struct{ w, h, target, d, k int }{
+		{4000, 3000, 0, 1, 1},
+		{4000, 3000, 1024, 2, 1}, // 2000; 1000 would be below
+		{4000, 3000, 1000, 4, 1}, // 1000
+		{4000, 3000, 500, 8, 1},  // 500
+		{4000, 3000, 200, 8, 2},  // 250
+		{3000, 4000, 100, 8, 5},  // 100
+		{1279, 100, 640, 1, 1},   // below 2*target
+		{1280, 100, 640, 2, 1},
+		{100, 5120, 640, 8, 1},
+		{15, 1, 1, 8, 1}, // not 8*2: ceil(15/8) = 2 > 2*1, but 16 > 15
+		{20000, 1, 1, 8, 2500},
+	} {
+		d, k := jpegReduction(tc.w, tc.h, tc.target)
+		if d != tc.d || k != tc.k {
+			t.Errorf("%dx%d target %d: denom %d k %d, want %d %d", tc.w, tc.h, tc.target, d, k, tc.d, tc.k)
+		}
+	}
+	// The total factor never exceeds the box filter's alone, and is more
+	// than half of it; it never reduces below the target.
+	for longer := 1; longer <= 5000; longer += 7 {
+		for _, target := range []int{1, 7, 100, 333, 1024} {
+			d, k := jpegReduction(longer, 1, target)
+			total, box := d*k, reductionFactor(longer, 1, target)
+			if total > box || 2*total <= box || (2*target <= longer && ceilDiv(longer, total) < target) {
+				t.Fatalf("longer %d target %d: d=%d k=%d, box filter alone %d", longer, target, d, k, box)
+			}
 		}
 	}
 }

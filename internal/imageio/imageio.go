@@ -7,7 +7,9 @@
 // header, so a small file that declares a huge image (a decompression bomb)
 // is refused without allocating its pixels. JPEG EXIF orientation is applied,
 // every colour model is converted to RGB (alpha composited on white), and
-// large photos may be reduced by an integer box filter in the same pass.
+// large photos may be reduced: JPEGs first in the DCT domain while decoding
+// (by 2, 4 or 8, see the jpegscale subpackage), then any image by an integer
+// box filter in the same pass as the conversion.
 //
 // Every error returned by this package is a *facereg.Error whose Code is one
 // of facereg.ImageEmpty, facereg.ImageInvalid, facereg.UnsupportedFormat or
@@ -26,6 +28,7 @@ import (
 	"golang.org/x/image/webp"
 
 	"github.com/facereg/facereg"
+	"github.com/facereg/facereg/internal/imageio/jpegscale"
 )
 
 // Default limits, see Limits.
@@ -56,6 +59,14 @@ type Limits struct {
 	// is at least 2*TargetMaxSide by the largest integer factor k that keeps
 	// the longer side >= TargetMaxSide (never smaller), so that 12 MP phone
 	// photos cost the engine no more than it needs. 0 keeps full resolution.
+	//
+	// A JPEG is first decoded reduced by the largest d of 8, 4 and 2 that
+	// keeps the longer side >= TargetMaxSide, which costs a fraction of a
+	// full decode, and then by the largest integer k2 that keeps it so: the
+	// total factor, Info.Scale = d*k2, is the largest multiple of d not
+	// above k, more than k/2. A 4000x3000 JPEG with TargetMaxSide 1024
+	// comes out at 2000x1500 (Scale 2) where the box filter alone would
+	// give 1334x1000 (k = 3).
 	TargetMaxSide int
 }
 
@@ -102,7 +113,11 @@ type Info struct {
 	Orientation int
 	// Scale is the reduction factor applied (1 = none): each output pixel is
 	// the average of a Scale x Scale block of stored pixels (blocks on the
-	// right and bottom edges of the stored image may be partial).
+	// right and bottom edges of the stored image may be partial); a stored
+	// point (x, y) is at about (x/Scale, y/Scale) in the decoded image,
+	// before orientation. For a JPEG reduced in the DCT domain, the average
+	// is that of the block's low frequencies (see jpegscale), which differs
+	// from the exact average by about a level on photos, more on fine text.
 	Scale int
 }
 
@@ -145,23 +160,31 @@ func Decode(data []byte, lim Limits) (*Image, Info, error) {
 		info.Orientation = jpegOrientation(data)
 	}
 
-	m, err := decodePixels(format, data)
+	// A large JPEG is decoded reduced by denom in the DCT domain, and what
+	// is left of the reduction, k, is done by the box filter of the
+	// conversion.
+	denom, k := 1, reductionFactor(cfg.Width, cfg.Height, lim.TargetMaxSide)
+	if format == FormatJPEG {
+		denom, k = jpegReduction(cfg.Width, cfg.Height, lim.TargetMaxSide)
+	}
+	m, err := decodePixels(format, data, denom)
 	if err != nil {
 		return nil, info, err
 	}
+	w, h := (cfg.Width+denom-1)/denom, (cfg.Height+denom-1)/denom
 	b := m.Bounds()
-	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+	if b.Dx() != w || b.Dy() != h {
 		// The decoders check this themselves; checked again so that the
 		// limits and Info always describe what was decoded.
 		return nil, info, invalid(format)
 	}
 
-	info.Scale = reductionFactor(cfg.Width, cfg.Height, lim.TargetMaxSide)
+	info.Scale = denom * k
 	rng := fullRange
 	if format == FormatWebP {
 		rng = videoRange // see convert.go
 	}
-	im, err := convertSafe(m, info.Scale, rng, format)
+	im, err := convertSafe(m, k, rng, format)
 	if err != nil {
 		return nil, info, err
 	}
@@ -177,6 +200,27 @@ func reductionFactor(w, h, target int) int {
 		return 1
 	}
 	return longer / target
+}
+
+// jpegReduction returns the factors by which a w x h JPEG is reduced for
+// target (see Limits.TargetMaxSide): denom, 8, 4, 2 or 1, in the DCT domain
+// while decoding, the largest that keeps the longer side >= target (1 when
+// target is 0 or the longer side is below 2*target, as for
+// reductionFactor); then k by the box filter, the largest that still keeps
+// longer/(denom*k) >= target. denom*k is the largest multiple of denom not
+// above reductionFactor(w, h, target), and more than half of it.
+func jpegReduction(w, h, target int) (denom, k int) {
+	longer := max(w, h)
+	denom = 1
+	if target > 0 {
+		for _, d := range []int{8, 4, 2} {
+			if longer >= d*target {
+				denom = d
+				break
+			}
+		}
+	}
+	return denom, reductionFactor(w, h, denom*target)
 }
 
 // sniff names the format from the magic bytes, or returns UNSUPPORTED_FORMAT
@@ -274,10 +318,11 @@ func invalid(format string) error {
 // decoder's own text is not used: it is not part of any API.
 func decodeError(format string, err error) error {
 	var jpegUnsupported jpeg.UnsupportedError
+	var scaledUnsupported jpegscale.UnsupportedError
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return facereg.Errorf(facereg.ImageInvalid, "the %s image is truncated", formatName(format))
-	case format == FormatJPEG && errors.As(err, &jpegUnsupported):
+	case format == FormatJPEG && (errors.As(err, &jpegUnsupported) || errors.As(err, &scaledUnsupported)):
 		// Lossless, arithmetic-coded, 12-bit and hierarchical JPEGs: valid
 		// JPEG files that the decoder cannot read.
 		return facereg.Errorf(facereg.UnsupportedFormat,
@@ -322,22 +367,25 @@ func checkDimensions(w, h int, lim Limits) error {
 	return nil
 }
 
-// decodePixels runs the full decoder. A panic in a decoder is a bug there,
-// but the input is untrusted: it is reported as IMAGE_INVALID rather than
-// taking the process down.
-func decodePixels(format string, data []byte) (m image.Image, err error) {
+// decodePixels runs the full decoder; a JPEG with denom > 1 is decoded
+// reduced by denom (2, 4 or 8) by jpegscale, and otherwise by image/jpeg. A
+// panic in a decoder is a bug there, but the input is untrusted: it is
+// reported as IMAGE_INVALID rather than taking the process down.
+func decodePixels(format string, data []byte, denom int) (m image.Image, err error) {
 	defer func() {
 		if recover() != nil {
 			m, err = nil, invalid(format)
 		}
 	}()
 	r := bytes.NewReader(data)
-	switch format {
-	case FormatJPEG:
+	switch {
+	case format == FormatJPEG && denom > 1:
+		m, err = jpegscale.DecodeScaled(r, denom)
+	case format == FormatJPEG:
 		m, err = jpeg.Decode(r)
-	case FormatPNG:
+	case format == FormatPNG:
 		m, err = png.Decode(r)
-	case FormatWebP:
+	case format == FormatWebP:
 		m, err = webp.Decode(r)
 	}
 	if err != nil {

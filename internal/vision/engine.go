@@ -130,7 +130,9 @@ func Open(cfg Config) (*Engine, error) {
 		e.lim.MaxPixels = def.MaxPixels
 	}
 	if e.lim.TargetMaxSide == 0 {
-		e.lim.TargetMaxSide = 1024
+		// A 4000x3000 or 4032x3024 phone photo decodes at 1/4 scale in the DCT
+		// domain (~1000 px): plenty for faces, and decoding no longer dominates.
+		e.lim.TargetMaxSide = 960
 	}
 	for role, dst := range map[string]**ort.Session{
 		RoleDetector: &e.det, RoleLandmarks: &e.lmk, RoleEmbedder: &e.emb,
