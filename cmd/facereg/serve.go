@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type serveFlags struct {
 	readTimeout, writeTimeout, idleTimeout     time.Duration
 	jwtSecret                                  string
 	pprofAddr                                  string
+	memLimit                                   int64
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -60,6 +62,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.DurationVar(&sf.idleTimeout, "idle-timeout", 120*time.Second, "HTTP keep-alive idle timeout")
 	fs.DurationVar(&sf.shutdown, "shutdown-timeout", 20*time.Second, "time allowed to finish in-flight requests and tasks on SIGTERM")
 	fs.StringVar(&sf.jwtSecret, "jwt-secret", "", "HMAC secret for the tokens of the Verifik-compatible API (default: derived from the encryption key, or generated into the data directory)")
+	fs.Int64Var(&sf.memLimit, "memory-limit", 2<<30, "soft limit of the Go heap in bytes (GOMEMLIMIT wins if set)")
 	fs.StringVar(&sf.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060 (off by default; never expose it)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -70,6 +73,16 @@ func runServe(ctx context.Context, args []string) error {
 	log, err := newLogger(sf.logLevel, sf.logFormat)
 	if err != nil {
 		return err
+	}
+	// Each analysis allocates a few MB of short-lived buffers; Go's default
+	// GOGC=100 then spends ~6% of the CPU collecting (measured: 37 -> 39.5
+	// registrations/s with 400). The soft memory limit keeps the heap
+	// bounded all the same. GOGC / GOMEMLIMIT in the environment win.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && sf.memLimit > 0 {
+		debug.SetMemoryLimit(sf.memLimit)
 	}
 	a, err := openApp(ctx, log, &df, &ef, &sf)
 	if err != nil {
