@@ -192,8 +192,8 @@ func TestBAF(t *testing.T) {
 
 		// Another tenant's key can't use the applicant.
 		wantErr(t, validate(t, keyB, idX, apptest.B64(t, obama1), 10, nil), 404, 404, "Applicant not found")
-		// A document registration on the completed request; another type.
-		wantErr(t, validate(t, keyA, idX, apptest.B64(t, obama1), 2, map[string]any{"model": map[string]any{"faceImageBase64": "x", "frontImageBase64": "y", "documentType": 2}}), 400, 120036, `Request "`+idX+`" was already completed`)
+		// Document types other than 10 are not supported, on any applicant.
+		wantErr(t, validate(t, keyA, idX, apptest.B64(t, obama1), 2, map[string]any{"model": map[string]any{"faceImageBase64": "x", "frontImageBase64": "y", "documentType": 2}}), 400, 120041, "This document type is not supported")
 		wantErr(t, validate(t, keyA, idX, apptest.B64(t, obama1), 5, nil), 400, 120041, "This document type is not supported")
 	})
 

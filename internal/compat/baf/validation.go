@@ -105,11 +105,9 @@ func (a *Adapter) handleValidation(w http.ResponseWriter, r *http.Request, t *fa
 		dt = *req.Model.DocumentType
 	}
 	if dt != DocumentTypeFace {
-		if ap.Status == ApplicantVerified && dt == DocumentTypeDriverLicence {
-			a.fail(w, r, errCompleted(ap.ID)) // a document registration on a completed request
-		} else {
-			a.fail(w, r, errDocType)
-		}
+		// Document checks do not exist yet: every other type, on any
+		// applicant, is "not supported".
+		a.fail(w, r, errDocType)
 		return
 	}
 	if req.Model.FaceImageBase64 == nil {
