@@ -185,7 +185,8 @@ type Store interface {
 	Task(ctx context.Context, tenantID, id string) (*Task, error)
 	// UnfinishedTasks returns pending and running tasks of all tenants, oldest first.
 	UnfinishedTasks(ctx context.Context) ([]*Task, error)
-	// FinishTask stores the result and status of a task.
+	// FinishTask stores the result and status of a task and erases its
+	// request (the image is not kept once the task is done).
 	FinishTask(ctx context.Context, t *Task) error
 	SetTaskStatus(ctx context.Context, id, status string) error
 

@@ -39,6 +39,38 @@ type App struct {
 	Engine  *vision.Engine
 	Store   facereg.Store
 	Metrics *metrics.Metrics
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// purger is implemented by stores that can reclaim expired records.
+type purger interface {
+	PurgeExpired(ctx context.Context) (int64, error)
+}
+
+// housekeeping purges expired adapter records (uploaded images past their
+// expiry) every interval until stop.
+func (a *App) housekeeping(log *slog.Logger, interval time.Duration) {
+	defer close(a.done)
+	p, ok := a.Store.(purger)
+	if !ok {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+			if n, err := p.PurgeExpired(context.Background()); err != nil {
+				log.Error("purge expired records", "err", err)
+			} else if n > 0 {
+				log.Info("purged expired records", "count", n)
+			}
+		}
+	}
 }
 
 // Open wires an App over an opened store (which Close closes too).
@@ -70,12 +102,16 @@ func Open(ctx context.Context, store facereg.Store, log *slog.Logger, cfg Config
 		return nil, err
 	}
 	log.Info("ready", "model", eng.ModelID(), "templates", loaded, "startup_ms", time.Since(t0).Milliseconds())
-	return &App{Handler: api, API: api, Service: svc, Pool: pool, Engine: eng, Store: store, Metrics: m}, nil
+	a := &App{Handler: api, API: api, Service: svc, Pool: pool, Engine: eng, Store: store, Metrics: m, stop: make(chan struct{}), done: make(chan struct{})}
+	go a.housekeeping(log, 10*time.Minute)
+	return a, nil
 }
 
 // Shutdown drains the task workers (bounded by ctx), then closes the store
 // and the models. Call it after the HTTP server has stopped.
 func (a *App) Shutdown(ctx context.Context) error {
+	close(a.stop)
+	<-a.done
 	perr := a.Pool.Shutdown(ctx)
 	return errors.Join(perr, a.Store.Close(), a.Engine.Close())
 }

@@ -149,6 +149,9 @@ func (r *resealer) tasks() error {
 			return err
 		}
 		for _, x := range batch {
+			if len(x.request) == 0 {
+				continue // erased when the task finished
+			}
 			if x.request, err = r.again(x.request, taskAAD(x.tenant, x.id)); err != nil {
 				return fmt.Errorf("request of task %s: %w", x.id, err)
 			}

@@ -94,14 +94,15 @@ func (d *DB) UnfinishedTasks(ctx context.Context) ([]*facereg.Task, error) {
 
 // FinishTask stores t.Status, t.Result and t.HTTPCode on the task t.ID of
 // tenant t.TenantID and sets its updated time to t.UpdatedAt (now if zero).
-// The request is kept. Returns ENOTFOUND, or EINVALID for an unknown status.
+// The request (which holds the image) is erased: a finished task keeps only
+// its result. Returns ENOTFOUND, or EINVALID for an unknown status.
 func (d *DB) FinishTask(ctx context.Context, t *facereg.Task) error {
 	if !validStatus(t.Status) {
 		return invalid("unknown task status %q", t.Status)
 	}
 	updated := orNow(&t.UpdatedAt, now())
 	return d.write(ctx, func(tx *sql.Tx, _ facereg.Sealer) error {
-		res, err := tx.ExecContext(ctx, "UPDATE tasks SET status = ?, result = ?, http_code = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+		res, err := tx.ExecContext(ctx, "UPDATE tasks SET status = ?, result = ?, http_code = ?, updated_at = ?, request = X'' WHERE tenant_id = ? AND id = ?",
 			t.Status, t.Result, t.HTTPCode, updated, t.TenantID, t.ID)
 		return affectedOne(res, err, "finishing task", t.ID)
 	})
@@ -148,7 +149,9 @@ func scanTask(row scanner, s facereg.Sealer) (*facereg.Task, error) {
 		return nil, fmt.Errorf("sqlite: reading task: %w", err)
 	}
 	var err error
-	if t.Request, err = s.Open(request, taskAAD(t.TenantID, t.ID)); err != nil {
+	if len(request) == 0 {
+		// erased when the task finished
+	} else if t.Request, err = s.Open(request, taskAAD(t.TenantID, t.ID)); err != nil {
 		return nil, fmt.Errorf("sqlite: opening request of task %s: %w", t.ID, err)
 	}
 	t.CreatedAt = fromNanos(created)
