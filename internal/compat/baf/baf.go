@@ -10,15 +10,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/facereg/facereg"
 	"github.com/facereg/facereg/internal/httpapi"
+	"github.com/facereg/facereg/internal/keylock"
 	"github.com/facereg/facereg/internal/service"
 )
 
@@ -65,7 +64,7 @@ type Adapter struct {
 	now func() time.Time
 	// locks serialise the validations of one applicant (striped by hash,
 	// so memory stays bounded).
-	locks [64]sync.Mutex
+	locks keylock.Striped
 }
 
 // New returns the adapter.
@@ -87,13 +86,7 @@ func (a *Adapter) Routes() []httpapi.Route {
 
 func (a *Adapter) svc() *service.Service { return a.s.Service() }
 
-func (a *Adapter) lock(key string) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
-	mu := &a.locks[h.Sum32()%uint32(len(a.locks))]
-	mu.Lock()
-	return mu.Unlock
-}
+func (a *Adapter) lock(key string) func() { return a.locks.Lock(key) }
 
 // ---- errors ----
 
