@@ -455,9 +455,6 @@ func synthetic12MP(t testing.TB) []byte {
 }
 
 func TestDecodeScaled12MP(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
-	}
 	data := synthetic12MP(t)
 	full, err := jpeg.Decode(bytes.NewReader(data))
 	if err != nil {
