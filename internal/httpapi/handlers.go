@@ -222,7 +222,7 @@ func taskJSON(t *facereg.Task, ds []*facereg.Delivery) TaskJSON {
 			}
 			if o.Error != nil {
 				j.Error = o.Error
-				j.HTTPStatus = Status(o.Error.Error())
+				j.HTTPStatus = Status(o.Error.AsError())
 			}
 		}
 	}

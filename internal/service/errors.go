@@ -25,8 +25,8 @@ func ErrorInfoOf(err error) ErrorInfo {
 	return ErrorInfo{Code: facereg.ErrorCode(err), Message: facereg.ErrorMessage(err)}
 }
 
-// Error turns the info back into an *facereg.Error (for task results read
+// AsError turns the info back into an *facereg.Error (for task results read
 // back from storage).
-func (e ErrorInfo) Error() *facereg.Error {
+func (e ErrorInfo) AsError() *facereg.Error {
 	return &facereg.Error{Code: e.Code, Message: e.Message, Measure: e.Measure, Detail: e.Detail}
 }

@@ -314,7 +314,7 @@ func finished(task *facereg.Task, extend bool) (string, *TaskResult) {
 	switch e.Code {
 	case facereg.EINTERNAL, facereg.EUNAVAILABLE, facereg.EOVERLOADED:
 		// Not a verdict on the image: the task failed on the server's side.
-		return StateFailure, &TaskResult{Status: httpapi.Status(e.Error()), Data: map[string]any{
+		return StateFailure, &TaskResult{Status: httpapi.Status(e.AsError()), Data: map[string]any{
 			"error": e.Message, "error_code": e.Code,
 		}}
 	}
