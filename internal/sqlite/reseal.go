@@ -71,6 +71,9 @@ func (r *resealer) all() error {
 	if _, err := r.tx.ExecContext(r.ctx, "UPDATE meta SET value = ? WHERE name = ?", c, canaryName); err != nil {
 		return err
 	}
+	if err := r.webhookSecrets(); err != nil {
+		return err
+	}
 	if err := r.registrations(); err != nil {
 		return err
 	}
@@ -164,6 +167,40 @@ func (r *resealer) tasks() error {
 		}
 		after = batch[len(batch)-1].id
 	}
+}
+
+// webhookSecrets re-seals the tenants' webhook secrets (few rows: one pass).
+func (r *resealer) webhookSecrets() error {
+	type row struct {
+		id     string
+		secret []byte
+	}
+	rows, err := r.tx.QueryContext(r.ctx, "SELECT id, webhook_secret FROM tenants WHERE webhook_secret IS NOT NULL")
+	if err != nil {
+		return err
+	}
+	var all []row
+	for rows.Next() {
+		var x row
+		if err := rows.Scan(&x.id, &x.secret); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, x := range all {
+		if x.secret, err = r.again(x.secret, webhookAAD(x.id)); err != nil {
+			return fmt.Errorf("webhook secret of tenant %s: %w", x.id, err)
+		}
+		if _, err := r.tx.ExecContext(r.ctx, "UPDATE tenants SET webhook_secret = ? WHERE id = ?", x.secret, x.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *resealer) records() error {

@@ -147,6 +147,14 @@ func TestNotPlaintextOnDisk(t *testing.T) {
 			must(t, d.CreateRegistration(ctx, registration(tn.ID, "reg-1")))
 			must(t, d.CreateTask(ctx, &facereg.Task{ID: "task-1", TenantID: tn.ID, Kind: "k", Request: []byte("TASK-REQUEST-MARKER")}))
 			must(t, d.PutRecord(ctx, tn.ID, "kind", "id", []byte("RECORD-MARKER"), time.Time{}))
+			st := tn.Settings
+			st.WebhookSecret = "WEBHOOK-SECRET-MARKER"
+			must(t, d.UpdateTenantSettings(ctx, tn.ID, st))
+			back, err := d.Tenant(ctx, tn.ID)
+			must(t, err)
+			if back.Settings.WebhookSecret != "WEBHOOK-SECRET-MARKER" {
+				t.Fatalf("webhook secret round trip: %q", back.Settings.WebhookSecret)
+			}
 			for _, phase := range []string{"open", "closed"} {
 				if phase == "closed" {
 					must(t, d.Close())
@@ -155,6 +163,7 @@ func TestNotPlaintextOnDisk(t *testing.T) {
 				for what, p := range map[string][]byte{
 					"template": pattern, "face": []byte("FACE-JPEG-MARKER"),
 					"task request": []byte("TASK-REQUEST-MARKER"), "record": []byte("RECORD-MARKER"),
+					"webhook secret": []byte("WEBHOOK-SECRET-MARKER"),
 				} {
 					if got := bytes.Contains(disk, p); got != tc.found {
 						t.Errorf("%s: %s found on disk: %v, want %v", phase, what, got, tc.found)

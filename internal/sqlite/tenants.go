@@ -10,7 +10,28 @@ import (
 	"github.com/facereg/facereg"
 )
 
-const tenantColumns = "id, name, settings, created_at"
+const tenantColumns = "id, name, settings, created_at, webhook_secret"
+
+func webhookAAD(tenantID string) []byte { return []byte(tenantID + "/webhook") }
+
+// splitSettings returns the settings JSON without the webhook secret and
+// the secret sealed (nil when there is none).
+func splitSettings(id string, st facereg.TenantSettings, s facereg.Sealer) (string, []byte, error) {
+	secret := st.WebhookSecret
+	st.WebhookSecret = ""
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", nil, fmt.Errorf("sqlite: encoding tenant settings: %w", err)
+	}
+	if secret == "" {
+		return string(b), nil, nil
+	}
+	sealed, err := s.Seal([]byte(secret), webhookAAD(id))
+	if err != nil {
+		return "", nil, fmt.Errorf("sqlite: sealing webhook secret of tenant %s: %w", id, err)
+	}
+	return string(b), sealed, nil
+}
 
 // CreateTenant stores t. A zero t.CreatedAt is set to now. Returns EINVALID
 // if another tenant has that name, or if t.ID or t.Name is empty.
@@ -18,14 +39,14 @@ func (d *DB) CreateTenant(ctx context.Context, t *facereg.Tenant) error {
 	if t.ID == "" || t.Name == "" {
 		return invalid("tenant id and name are required")
 	}
-	settings, err := json.Marshal(t.Settings)
-	if err != nil {
-		return fmt.Errorf("sqlite: encoding tenant settings: %w", err)
-	}
 	created := orNow(&t.CreatedAt, now())
-	return d.write(ctx, func(tx *sql.Tx, _ facereg.Sealer) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?)",
-			t.ID, t.Name, string(settings), created)
+	return d.write(ctx, func(tx *sql.Tx, s facereg.Sealer) error {
+		settings, secret, err := splitSettings(t.ID, t.Settings, s)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?, ?)",
+			t.ID, t.Name, settings, created, secret)
 		if isUnique(err) {
 			return invalid("a tenant named %q already exists", t.Name)
 		}
@@ -38,7 +59,7 @@ func (d *DB) CreateTenant(ctx context.Context, t *facereg.Tenant) error {
 
 // Tenant returns ENOTFOUND if no tenant has that id.
 func (d *DB) Tenant(ctx context.Context, id string) (*facereg.Tenant, error) {
-	t, err := scanTenant(d.r.QueryRowContext(ctx, "SELECT "+tenantColumns+" FROM tenants WHERE id = ?", id))
+	t, err := d.oneTenant(ctx, "id", id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("no tenant %q", id)
 	}
@@ -47,43 +68,56 @@ func (d *DB) Tenant(ctx context.Context, id string) (*facereg.Tenant, error) {
 
 // TenantByName returns ENOTFOUND if no tenant has that name.
 func (d *DB) TenantByName(ctx context.Context, name string) (*facereg.Tenant, error) {
-	t, err := scanTenant(d.r.QueryRowContext(ctx, "SELECT "+tenantColumns+" FROM tenants WHERE name = ?", name))
+	t, err := d.oneTenant(ctx, "name", name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("no tenant named %q", name)
 	}
 	return t, err
 }
 
+func (d *DB) oneTenant(ctx context.Context, column, value string) (*facereg.Tenant, error) {
+	var t *facereg.Tenant
+	err := d.read(ctx, func(tx *sql.Tx, s facereg.Sealer) error {
+		var err error
+		t, err = scanTenant(tx.QueryRowContext(ctx, "SELECT "+tenantColumns+" FROM tenants WHERE "+column+" = ?", value), s)
+		return err
+	})
+	return t, err
+}
+
 // Tenants returns all tenants, oldest first.
 func (d *DB) Tenants(ctx context.Context) ([]*facereg.Tenant, error) {
-	rows, err := d.r.QueryContext(ctx, "SELECT "+tenantColumns+" FROM tenants ORDER BY created_at, id")
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: listing tenants: %w", err)
-	}
-	defer rows.Close()
 	var ts []*facereg.Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
+	err := d.read(ctx, func(tx *sql.Tx, s facereg.Sealer) error {
+		rows, err := tx.QueryContext(ctx, "SELECT "+tenantColumns+" FROM tenants ORDER BY created_at, id")
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("sqlite: listing tenants: %w", err)
 		}
-		ts = append(ts, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: listing tenants: %w", err)
-	}
-	return ts, nil
+		defer rows.Close()
+		for rows.Next() {
+			t, err := scanTenant(rows, s)
+			if err != nil {
+				return err
+			}
+			ts = append(ts, t)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: listing tenants: %w", err)
+		}
+		return nil
+	})
+	return ts, err
 }
 
 // UpdateTenantSettings replaces the settings of tenant id. Returns ENOTFOUND
 // for an unknown tenant.
-func (d *DB) UpdateTenantSettings(ctx context.Context, id string, s facereg.TenantSettings) error {
-	settings, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("sqlite: encoding tenant settings: %w", err)
-	}
-	return d.write(ctx, func(tx *sql.Tx, _ facereg.Sealer) error {
-		res, err := tx.ExecContext(ctx, "UPDATE tenants SET settings = ? WHERE id = ?", string(settings), id)
+func (d *DB) UpdateTenantSettings(ctx context.Context, id string, st facereg.TenantSettings) error {
+	return d.write(ctx, func(tx *sql.Tx, s facereg.Sealer) error {
+		settings, secret, err := splitSettings(id, st, s)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE tenants SET settings = ?, webhook_secret = ? WHERE id = ?", settings, secret, id)
 		if err != nil {
 			return fmt.Errorf("sqlite: updating tenant %s: %w", id, err)
 		}
@@ -96,13 +130,14 @@ func (d *DB) UpdateTenantSettings(ctx context.Context, id string, s facereg.Tena
 	})
 }
 
-func scanTenant(row scanner) (*facereg.Tenant, error) {
+func scanTenant(row scanner, s facereg.Sealer) (*facereg.Tenant, error) {
 	var (
 		t        facereg.Tenant
 		settings string
 		created  int64
+		secret   []byte
 	)
-	if err := row.Scan(&t.ID, &t.Name, &settings, &created); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &settings, &created, &secret); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
@@ -110,6 +145,13 @@ func scanTenant(row scanner) (*facereg.Tenant, error) {
 	}
 	if err := json.Unmarshal([]byte(settings), &t.Settings); err != nil {
 		return nil, fmt.Errorf("sqlite: decoding settings of tenant %s: %w", t.ID, err)
+	}
+	if len(secret) > 0 {
+		b, err := s.Open(secret, webhookAAD(t.ID))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: opening webhook secret of tenant %s: %w", t.ID, err)
+		}
+		t.Settings.WebhookSecret = string(b)
 	}
 	t.CreatedAt = fromNanos(created)
 	return &t, nil

@@ -37,6 +37,8 @@ type sealedData struct {
 func fill(t *testing.T, s facereg.Store, n int) *sealedData {
 	ctx := t.Context()
 	d := &sealedData{tenant: newTenant(t, s), recs: map[string][]byte{}}
+	d.tenant.Settings.WebhookSecret = "whsec-" + newID("s")
+	must(t, s.UpdateTenantSettings(ctx, d.tenant.ID, d.tenant.Settings))
 	for i := range n {
 		r := newRegistration(d.tenant.ID, i)
 		if i%3 == 0 {
@@ -59,6 +61,13 @@ func fill(t *testing.T, s facereg.Store, n int) *sealedData {
 func (d *sealedData) check(t *testing.T, s facereg.Store) {
 	t.Helper()
 	ctx := t.Context()
+	tn, err := s.Tenant(ctx, d.tenant.ID)
+	if err != nil {
+		t.Fatalf("Tenant: %v", err)
+	}
+	if tn.Settings.WebhookSecret != d.tenant.Settings.WebhookSecret {
+		t.Errorf("webhook secret does not round-trip: %q", tn.Settings.WebhookSecret)
+	}
 	for _, r := range d.regs {
 		got, err := s.Registration(ctx, d.tenant.ID, r.Key)
 		if err != nil {
