@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,11 +20,8 @@ const killHelperEnv = "FACEREG_SQLITE_KILL_HELPER"
 // TestSurvivesKill: every write acknowledged before a kill -9 is there
 // after reopening.
 func TestSurvivesKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
 	path := filepath.Join(t.TempDir(), "facereg.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKillHelper$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), killHelperEnv+"="+path)
 	out, err := cmd.StdoutPipe()
 	must(t, err)
@@ -51,17 +49,29 @@ func TestSurvivesKill(t *testing.T) {
 	}
 }
 
-// TestKillHelper writes until killed, when run by TestSurvivesKill.
-func TestKillHelper(t *testing.T) {
-	path := os.Getenv(killHelperEnv)
-	if path == "" {
-		t.Skip("helper process of TestSurvivesKill")
+// TestMain runs the writer process of TestSurvivesKill when started by it
+// (a child of the test binary with killHelperEnv set): it writes until killed.
+func TestMain(m *testing.M) {
+	if path := os.Getenv(killHelperEnv); path != "" {
+		killHelper(path)
+		return
 	}
-	d, err := Open(t.Context(), path, seal.Nop{})
-	must(t, err)
+	os.Exit(m.Run())
+}
+
+func killHelper(path string) {
+	ctx := context.Background()
+	d, err := Open(ctx, path, seal.Nop{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	for i := 0; ; i++ {
 		id := fmt.Sprintf("tx-%08d", i)
-		must(t, d.AddTransaction(t.Context(), &facereg.Transaction{ID: id, TenantID: "t", Operation: "x", Outcome: "success"}))
+		if err := d.AddTransaction(ctx, &facereg.Transaction{ID: id, TenantID: "t", Operation: "x", Outcome: "success"}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		fmt.Printf("acked %s\n", id)
 	}
 }

@@ -23,9 +23,6 @@ func TestStore(t *testing.T) {
 }
 
 func TestStoreNop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
 	storetest.Run(t, func(t *testing.T) facereg.Store {
 		return open(t, filepath.Join(t.TempDir(), "facereg.db"), seal.Nop{})
 	})
