@@ -190,6 +190,11 @@ type Store interface {
 	FinishTask(ctx context.Context, t *Task) error
 	SetTaskStatus(ctx context.Context, id, status string) error
 
+	// UndeliveredTasks returns the tasks of all tenants finished at or
+	// after since without a successful (2xx) webhook delivery, oldest first
+	// (to resume deliveries after a restart).
+	UndeliveredTasks(ctx context.Context, since time.Time) ([]*Task, error)
+
 	AddDelivery(ctx context.Context, d *Delivery) error
 	Deliveries(ctx context.Context, tenantID, taskID string) ([]*Delivery, error)
 

@@ -540,3 +540,54 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A webhook delivery interrupted by a restart resumes after it.
+func TestWebhookResumesAfterRestart(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	var ok atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail.Load() {
+			w.WriteHeader(503)
+			return
+		}
+		ok.Add(1)
+		w.WriteHeader(200)
+	}))
+	defer hook.Close()
+	s := apptest.Start(t, func(c *app.Config) { c.Worker.WebhookBackoff = time.Hour })
+	_, key := s.Tenant(t, "acme")
+	s.Do(t, "PATCH", "/v1/tenant/settings", key, map[string]any{"webhook_url": hook.URL, "webhook_secret": "x"})
+	id := s.Do(t, "POST", "/v1/registrations", key, map[string]any{"external_id": "w", "image": apptest.B64(t, obama), "async": true}).Str("task_id")
+	waitTask(t, s, key, id)
+	deliveries := func() int {
+		ds, _ := s.Do(t, "GET", "/v1/tasks/"+id, key, nil).Get("webhook_deliveries").([]any)
+		return len(ds)
+	}
+	for dl := time.Now().Add(10 * time.Second); deliveries() < 1 && time.Now().Before(dl); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := deliveries(); n != 1 {
+		t.Fatalf("first attempt not recorded: %d", n)
+	}
+	fail.Store(false)
+	s.Restart(t) // the second attempt was an hour away
+	for dl := time.Now().Add(10 * time.Second); ok.Load() == 0 && time.Now().Before(dl); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ok.Load() != 1 {
+		t.Fatalf("delivery not resumed after the restart")
+	}
+	for dl := time.Now().Add(5 * time.Second); deliveries() < 2 && time.Now().Before(dl); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	ds := s.Do(t, "GET", "/v1/tasks/"+id, key, nil).Get("webhook_deliveries").([]any)
+	if len(ds) != 2 || ds[1].(map[string]any)["attempt"].(float64) != 2 || ds[1].(map[string]any)["status_code"].(float64) != 200 {
+		t.Fatalf("deliveries: %v", ds)
+	}
+	s.Restart(t) // a delivered result is not sent again
+	time.Sleep(300 * time.Millisecond)
+	if ok.Load() != 1 {
+		t.Fatalf("delivered twice")
+	}
+}

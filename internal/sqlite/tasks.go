@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/facereg/facereg"
 )
@@ -86,6 +87,35 @@ func (d *DB) UnfinishedTasks(ctx context.Context) ([]*facereg.Task, error) {
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("sqlite: listing unfinished tasks: %w", err)
+		}
+		return nil
+	})
+	return ts, err
+}
+
+// UndeliveredTasks returns the finished tasks of all tenants, finished at
+// or after since, that have no successful (2xx) webhook delivery, oldest
+// first. Their requests are erased, so only their results are returned.
+func (d *DB) UndeliveredTasks(ctx context.Context, since time.Time) ([]*facereg.Task, error) {
+	var ts []*facereg.Task
+	err := d.read(ctx, func(tx *sql.Tx, s facereg.Sealer) error {
+		rows, err := tx.QueryContext(ctx, "SELECT "+taskColumns+` FROM tasks t
+			WHERE status IN (?, ?) AND updated_at >= ?
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.task_id = t.id AND d.status_code BETWEEN 200 AND 299)
+			ORDER BY updated_at, id`, facereg.TaskSucceeded, facereg.TaskFailed, nanos(since))
+		if err != nil {
+			return fmt.Errorf("sqlite: listing undelivered tasks: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t, err := scanTask(rows, s)
+			if err != nil {
+				return err
+			}
+			ts = append(ts, t)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: listing undelivered tasks: %w", err)
 		}
 		return nil
 	})

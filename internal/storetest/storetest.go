@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) facereg.Store) {
 		{"EachTemplate", testEachTemplate},
 		{"Tasks", testTasks},
 		{"Deliveries", testDeliveries},
+		{"UndeliveredTasks", testUndeliveredTasks},
 		{"Transactions", testTransactions},
 		{"TransactionFilter", testTransactionFilter},
 		{"Idempotency", testIdempotency},

@@ -158,3 +158,33 @@ func testDeliveries(t *testing.T, s facereg.Store) {
 	_, err = s.Deliveries(ctx, a.ID, "no-such-task")
 	wantCode(t, err, facereg.ENOTFOUND, "Deliveries(unknown task)")
 }
+
+// testUndeliveredTasks: finished tasks without a 2xx delivery, since a time,
+// across tenants; unfinished and delivered tasks are not listed.
+func testUndeliveredTasks(t *testing.T, s facereg.Store) {
+	ctx := t.Context()
+	a, b := newTenant(t, s), newTenant(t, s)
+	finish := func(tk *facereg.Task, at time.Time) {
+		tk.Status = facereg.TaskSucceeded
+		tk.Result = []byte(`{}`)
+		tk.UpdatedAt = at
+		must(t, s.FinishTask(ctx, tk))
+	}
+	old, failedHook, delivered, fresh, running := newTask(a.ID, stamp(0)), newTask(a.ID, stamp(0)), newTask(b.ID, stamp(0)), newTask(b.ID, stamp(0)), newTask(a.ID, stamp(0))
+	for _, tk := range []*facereg.Task{old, failedHook, delivered, fresh, running} {
+		must(t, s.CreateTask(ctx, tk))
+	}
+	finish(old, stamp(-time.Hour))
+	finish(failedHook, stamp(time.Minute))
+	finish(delivered, stamp(2*time.Minute))
+	finish(fresh, stamp(3*time.Minute))
+	must(t, s.AddDelivery(ctx, &facereg.Delivery{TaskID: failedHook.ID, Attempt: 1, URL: "http://x", StatusCode: 500, CreatedAt: stamp(time.Minute)}))
+	must(t, s.AddDelivery(ctx, &facereg.Delivery{TaskID: delivered.ID, Attempt: 1, URL: "http://x", StatusCode: 503, CreatedAt: stamp(time.Minute)}))
+	must(t, s.AddDelivery(ctx, &facereg.Delivery{TaskID: delivered.ID, Attempt: 2, URL: "http://x", StatusCode: 204, CreatedAt: stamp(time.Minute)}))
+	got, err := s.UndeliveredTasks(ctx, stamp(0))
+	must(t, err)
+	wantEqual(t, "UndeliveredTasks", taskIDs(got), []string{failedHook.ID, fresh.ID})
+	if len(got) == 2 && (got[0].TenantID != a.ID || got[1].TenantID != b.ID || got[0].Status != facereg.TaskSucceeded) {
+		t.Errorf("UndeliveredTasks returned %+v", got)
+	}
+}

@@ -112,6 +112,41 @@ func (p *Pool) Start(ctx context.Context) error {
 	if len(ts) > 0 {
 		p.log.Info("resuming unfinished tasks", "count", len(ts))
 	}
+	return p.resumeDeliveries(ctx)
+}
+
+// resumeDeliveries restarts the webhook deliveries that a stop interrupted:
+// tasks finished in the last 24 hours with no successful delivery and
+// attempts left.
+func (p *Pool) resumeDeliveries(ctx context.Context) error {
+	ts, err := p.store.UndeliveredTasks(ctx, time.Now().Add(-24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("load undelivered tasks: %w", err)
+	}
+	n := 0
+	for _, t := range ts {
+		tenant, err := p.store.Tenant(ctx, t.TenantID)
+		if err != nil || tenant.Settings.WebhookURL == "" {
+			continue
+		}
+		ds, err := p.store.Deliveries(ctx, t.TenantID, t.ID)
+		if err != nil || len(ds) >= p.cfg.WebhookAttempts {
+			continue
+		}
+		var out Outcome
+		if err := json.Unmarshal(t.Result, &out); err != nil {
+			continue
+		}
+		n++
+		p.hooks.Add(1)
+		go func() {
+			defer p.hooks.Done()
+			p.deliver(tenant, t, out, len(ds)+1)
+		}()
+	}
+	if n > 0 {
+		p.log.Info("resuming webhook deliveries", "count", n)
+	}
 	return nil
 }
 
@@ -255,7 +290,7 @@ func (p *Pool) run(t *facereg.Task) {
 		p.hooks.Add(1)
 		go func() {
 			defer p.hooks.Done()
-			p.deliver(tenant, t, out)
+			p.deliver(tenant, t, out, 1)
 		}()
 	}
 }
@@ -294,14 +329,16 @@ func Sign(secret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-func (p *Pool) deliver(tenant *facereg.Tenant, t *facereg.Task, out Outcome) {
+// deliver POSTs the outcome to the tenant's webhook, from attempt first to
+// WebhookAttempts, with exponential backoff, recording every attempt.
+func (p *Pool) deliver(tenant *facereg.Tenant, t *facereg.Task, out Outcome, first int) {
 	pl := WebhookPayload{TaskID: t.ID, Kind: t.Kind, Status: t.Status, Error: out.Error, Timestamp: time.Now().UTC()}
 	if out.Result != nil {
 		pl.Result = out.Result
 	}
 	body, _ := json.Marshal(pl)
 	delay := p.cfg.WebhookBackoff
-	for attempt := 1; attempt <= p.cfg.WebhookAttempts; attempt++ {
+	for attempt := first; attempt <= p.cfg.WebhookAttempts; attempt++ {
 		code, err := p.post(tenant.Settings.WebhookURL, tenant.Settings.WebhookSecret, t.ID, attempt, body)
 		d := &facereg.Delivery{TaskID: t.ID, Attempt: attempt, URL: tenant.Settings.WebhookURL, StatusCode: code, CreatedAt: time.Now().UTC()}
 		if err != nil {
