@@ -106,3 +106,20 @@ func (l *limiter) clearFailures(tenantID, externalID string) {
 	delete(l.failures, tenantID+"/"+externalID)
 	l.mu.Unlock()
 }
+
+// CheckLockout returns ELOCKED while subject (an external id) is locked
+// out. For adapters that make their own match decision (an authorisation
+// by 1:N search, say) and report it with RecordAttempt.
+func (s *Service) CheckLockout(t *facereg.Tenant, subject string) error {
+	return s.limits.checkLocked(t.ID, subject)
+}
+
+// RecordAttempt counts a failed attempt of subject toward the lockout, or
+// clears its count after a success.
+func (s *Service) RecordAttempt(t *facereg.Tenant, subject string, ok bool) {
+	if ok {
+		s.limits.clearFailures(t.ID, subject)
+	} else {
+		s.limits.recordFailure(t.ID, subject)
+	}
+}

@@ -189,6 +189,13 @@ func TestBAF(t *testing.T) {
 		checkResult(t, r.JSON, idX, 3, 5, 4, 1, vs{false, true, true})
 		r = validate(t, keyA, idX, apptest.B64(t, spoof), 10, nil)
 		checkResult(t, r.JSON, idX, 4, 5, 4, 1, vs{false, false, true})
+		// Five failed authorisations in a row lock the applicant out (the
+		// core's lockout: 429 until the window passes).
+		for i := 0; i < 3; i++ {
+			r = validate(t, keyA, idX, apptest.B64(t, biden), 10, nil)
+			checkResult(t, r.JSON, idX, 5+i, 5, 4, 1, vs{false, true, true})
+		}
+		wantErr(t, validate(t, keyA, idX, apptest.B64(t, obama1), 10, nil), 429, 429, "Too many failed attempts; retry later")
 
 		// Another tenant's key can't use the applicant.
 		wantErr(t, validate(t, keyB, idX, apptest.B64(t, obama1), 10, nil), 404, 404, "Applicant not found")

@@ -249,6 +249,13 @@ func (a *Adapter) authorize(w http.ResponseWriter, r *http.Request, t *facereg.T
 		a.fail(w, r, mapCore(err, "authorization"))
 		return
 	}
+	// Failed authorisations of one applicant lock it out like failed
+	// verifications do (the core's lockout, per external id).
+	subject := ExternalIDPrefix + ap.ID
+	if err := a.svc().CheckLockout(t, subject); err != nil {
+		a.fail(w, r, mapCore(err, "authorization"))
+		return
+	}
 	res, err := a.svc().Identify(ctx, t, service.IdentifyRequest{
 		Image: img, Limit: AuthMaxFaces, Threshold: a.svc().SimilarityForScore(AuthThreshold), Liveness: service.LivenessReportOnly,
 	})
@@ -279,6 +286,7 @@ func (a *Adapter) authorize(w http.ResponseWriter, r *http.Request, t *facereg.T
 	out := a.newResponse(ap, dt)
 	out.ValidationStatus = ValidationStatus{FaceIsValid: ptr(matched), AntiSpoofingIsValid: ptr(res.Liveness.Passed), QualityIsValid: ptr(quality)}
 	out.FaceSuccess = matched && res.Liveness.Passed
+	a.svc().RecordAttempt(t, subject, out.FaceSuccess)
 	out.Status = StatusFail
 	if out.FaceSuccess {
 		out.Status = StatusSuccess
